@@ -1,0 +1,24 @@
+"""sklearn-ednn: Extensive Deep Neural Networks as scikit-learn estimators.
+
+An EDNN (Mills et al., Chem. Sci. 2019) cuts a grid into tiles (focus ``f`` plus a
+context border ``c``), scores every tile with one shared model and sums the scores,
+so a model fitted on small systems predicts extensive quantities of systems of any
+size.
+"""
+
+from ._estimator import EDNNRegressor
+from ._nets import TileCNN, TileMLP
+from ._tiling import TileTransformer, tiles_to_focus_grid
+from ._torch_backend import EDNNModule, make_tile_net
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "EDNNModule",
+    "EDNNRegressor",
+    "TileCNN",
+    "TileMLP",
+    "TileTransformer",
+    "make_tile_net",
+    "tiles_to_focus_grid",
+]

@@ -1,0 +1,177 @@
+"""Ready-made tile networks: the paper's fully connected net and its 13-layer CNN.
+
+A tile network maps a batch of tiles of shape ``(n_tiles, n_channels, w1, ..., wd)``
+to one contribution per tile and output, shape ``(n_tiles, n_outputs)``. Its
+constructor may accept ``tile_shape``, ``n_channels`` and ``n_outputs``: the EDNN
+estimator fills those in from the data, as skorch's ``InputShapeSetter`` does.
+"""
+
+import math
+
+from torch import nn
+
+__all__ = ["TileMLP", "TileCNN"]
+
+
+class TileMLP(nn.Module):
+    """The paper's fully connected tile network.
+
+    Layers: ``n_channels * prod(tile_shape)`` inputs, a layer of
+    ``32 * prod(tile_shape)`` units, two layers of 64 units, then ``n_outputs``
+    outputs, with ReLU activations (Mills et al. 2019, section 2.1).
+
+    Parameters
+    ----------
+    tile_shape : tuple of int, default=(3, 3)
+        Spatial shape of one tile, ``f + 2 * c`` per axis.
+    n_channels : int, default=1
+        Number of channels per grid position.
+    n_outputs : int, default=1
+        Number of extensive quantities predicted at once.
+    hidden_sizes : tuple of int, default=None
+        Widths of the hidden layers. None gives the paper's
+        ``(32 * prod(tile_shape), 64, 64)``.
+    activation : type of torch.nn.Module, default=torch.nn.ReLU
+        Activation class placed after every hidden layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ednn import TileMLP
+    >>> net = TileMLP(tile_shape=(3, 3))
+    >>> net(torch.zeros(5, 1, 3, 3)).shape
+    torch.Size([5, 1])
+    """
+
+    def __init__(
+        self,
+        tile_shape=(3, 3),
+        n_channels=1,
+        n_outputs=1,
+        hidden_sizes=None,
+        activation=nn.ReLU,
+    ):
+        super().__init__()
+        tile_size = math.prod(tile_shape)
+        if hidden_sizes is None:
+            hidden_sizes = (32 * tile_size, 64, 64)
+        layers = [nn.Flatten()]
+        width = n_channels * tile_size
+        for hidden in hidden_sizes:
+            layers += [nn.Linear(width, hidden), activation()]
+            width = hidden
+        layers.append(nn.Linear(width, n_outputs))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, tiles):
+        """Score a batch of tiles.
+
+        Parameters
+        ----------
+        tiles : torch.Tensor of shape (n_tiles, n_channels, w1, ..., wd)
+            The tiles.
+
+        Returns
+        -------
+        contributions : torch.Tensor of shape (n_tiles, n_outputs)
+            One contribution per tile and output.
+        """
+        return self.layers(tiles)
+
+
+_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_PAD = {1: nn.ConstantPad1d, 2: nn.ConstantPad2d, 3: nn.ConstantPad3d}
+
+
+def _conv_output_size(size, kernel, stride, padding):
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+class TileCNN(nn.Module):
+    """The paper's 13-convolution tile network, for 1-, 2- or 3-D tiles.
+
+    Two reducing convolutions (64 filters of 3, stride 2), six non-reducing ones
+    (16 filters of 4), one reducing (64 filters of 3, stride 2), four
+    non-reducing (32 filters of 3), then fully connected layers of 1024 units
+    and ``n_outputs`` outputs, with ReLU activations (Mills et al. 2019,
+    section 2.1). Reducing layers pad by one, so any tile size works: a tile of
+    side ``w`` leaves ``ceil(ceil(ceil(w / 2) / 2) / 2)`` positions per axis for
+    the fully connected layer, which is sized from ``tile_shape``.
+
+    Parameters
+    ----------
+    tile_shape : tuple of int, default=(3, 3)
+        Spatial shape of one tile; its length (1, 2 or 3) picks the convolution.
+    n_channels : int, default=1
+        Number of input channels.
+    n_outputs : int, default=1
+        Number of extensive quantities predicted at once.
+    width : float, default=1.0
+        Multiplier on every layer's number of filters and units, to trade
+        accuracy for speed (1.0 is the paper's network).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ednn import TileCNN
+    >>> net = TileCNN(tile_shape=(16, 16), width=0.25)
+    >>> net(torch.zeros(2, 1, 16, 16)).shape
+    torch.Size([2, 1])
+    """
+
+    def __init__(self, tile_shape=(3, 3), n_channels=1, n_outputs=1, width=1.0):
+        super().__init__()
+        if len(tile_shape) not in _CONV:
+            raise ValueError(
+                f"TileCNN supports 1-, 2- or 3-D tiles, got tile_shape={tile_shape}."
+            )
+        n_dims = len(tile_shape)
+        conv = _CONV[n_dims]
+
+        def n(filters):
+            return max(1, round(filters * width))
+
+        # (filters, kernel, stride, padding) of the paper's 13 convolutions.
+        plan = (
+            [(64, 3, 2, 1)] * 2
+            + [(16, 4, 1, "same")] * 6
+            + [(64, 3, 2, 1)]
+            + [(32, 3, 1, "same")] * 4
+        )
+        layers, in_channels, sizes = [], n_channels, list(tile_shape)
+        for filters, kernel, stride, padding in plan:
+            if padding == "same":
+                # Explicit (possibly asymmetric) zero padding keeps the size for
+                # even kernels too, without torch's padding="same" copy warning.
+                left = (kernel - 1) // 2
+                layers.append(_PAD[n_dims]((left, kernel - 1 - left) * n_dims, 0.0))
+                padding = 0
+            layers += [
+                conv(in_channels, n(filters), kernel, stride, padding),
+                nn.ReLU(),
+            ]
+            in_channels = n(filters)
+            if stride != 1:
+                sizes = [_conv_output_size(s, kernel, stride, padding) for s in sizes]
+        layers += [
+            nn.Flatten(),
+            nn.Linear(in_channels * math.prod(sizes), n(1024)),
+            nn.ReLU(),
+            nn.Linear(n(1024), n_outputs),
+        ]
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, tiles):
+        """Score a batch of tiles.
+
+        Parameters
+        ----------
+        tiles : torch.Tensor of shape (n_tiles, n_channels, w1, ..., wd)
+            The tiles.
+
+        Returns
+        -------
+        contributions : torch.Tensor of shape (n_tiles, n_outputs)
+            One contribution per tile and output.
+        """
+        return self.layers(tiles)

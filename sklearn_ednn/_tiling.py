@@ -1,0 +1,298 @@
+"""The one definition of EDNN tiling: focus regions with a context border.
+
+A grid of shape ``(L1, ..., Ld)`` is cut into ``prod(Li / fi)`` non-overlapping focus
+regions of side ``fi``; tile ``(t1, ..., td)`` covers the grid positions
+``ti * fi - ci``, ..., ``ti * fi + fi + ci - 1`` on axis ``i``, taken from the
+periodically (or zero) padded grid. Tiles are numbered in C order over
+``(t1, ..., td)``. Every backend (numpy views, the torch module, batched and
+parallel prediction) builds its tiles from :func:`padded_indices` and
+:func:`window_view` below.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from ._validation import (
+    check_grid_shape,
+    check_padding,
+    check_per_axis,
+    spatial_ndim,
+)
+
+__all__ = ["TileTransformer", "tiles_to_focus_grid"]
+
+
+def padded_indices(start, stop, length, context, padding):
+    """Grid positions read by the tiles whose focus spans ``[start, stop)``.
+
+    Parameters
+    ----------
+    start, stop : int
+        Range of focus positions on one axis (``0`` and ``length`` for all tiles).
+    length : int
+        Length of the grid along that axis.
+    context : int
+        Width of the context border.
+    padding : {"wrap", "zeros"}
+        ``"wrap"`` maps positions outside the grid back into it periodically,
+        however many periods away they are; ``"zeros"`` marks them as padding.
+
+    Returns
+    -------
+    indices : ndarray of int of shape (stop - start + 2 * context,)
+        Index into the grid for every padded position.
+    inside : ndarray of bool of shape (stop - start + 2 * context,)
+        False where the position is zero padding.
+    """
+    positions = np.arange(start - context, stop + context)
+    if padding == "wrap":
+        return positions % length, np.ones(positions.shape, dtype=bool)
+    inside = (positions >= 0) & (positions < length)
+    return np.clip(positions, 0, length - 1), inside
+
+
+def pad_grid(X, focus, context, padding, *, first_axis_range=None):
+    """Pad a batch of channel-last grids for tiling.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, L1, ..., Ld, n_channels)
+        Grids with an explicit channel axis. May be a memory map: only the part
+        that is needed is read.
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+    padding : {"wrap", "zeros"}
+        Padding mode, see :func:`padded_indices`.
+    first_axis_range : tuple of int, default=None
+        ``(start, stop)`` focus positions on the first spatial axis, to pad only a
+        band of the grid; None pads the whole axis.
+
+    Returns
+    -------
+    padded : ndarray of shape (n_samples, P1, ..., Pd, n_channels)
+        The padded grids (or band); ``X`` itself when there is nothing to pad.
+    """
+    grid_shape = X.shape[1:-1]
+    padded = X
+    for axis, (length, c) in enumerate(zip(grid_shape, context)):
+        start, stop = (0, length)
+        if axis == 0 and first_axis_range is not None:
+            start, stop = first_axis_range
+        if c == 0 and (start, stop) == (0, length):
+            continue
+        indices, inside = padded_indices(start, stop, length, c, padding)
+        padded = np.take(padded, indices, axis=axis + 1)
+        if not inside.all():
+            view = np.moveaxis(padded, axis + 1, 0)
+            view[~inside] = 0
+    return np.asarray(padded)
+
+
+def window_view(padded, focus, context):
+    """Tiles of padded grids as a read-only strided view (no copy).
+
+    Parameters
+    ----------
+    padded : ndarray of shape (n_samples, P1, ..., Pd, n_channels)
+        Output of :func:`pad_grid`.
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+
+    Returns
+    -------
+    tiles : ndarray of shape (n_samples, T1, ..., Td, n_channels, w1, ..., wd)
+        ``tiles[s, t1, ..., td, ch]`` is the tile with focus index
+        ``(t1, ..., td)``, where ``wi = fi + 2 * ci`` and ``Ti = (Pi - 2 ci) / fi``.
+    """
+    n_spatial = len(focus)
+    window = tuple(f + 2 * c for f, c in zip(focus, context))
+    spatial_axes = tuple(range(1, n_spatial + 1))
+    windows = sliding_window_view(padded, window, axis=spatial_axes)
+    step = (slice(None),) + tuple(slice(None, None, f) for f in focus)
+    return windows[step]
+
+
+def tiles_to_focus_grid(values, grid_shape, f):
+    """Map per-tile values back onto the grid of focus regions.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_samples, n_tiles, ...)
+        One value (or array of values) per tile, tiles in the order of
+        :class:`TileTransformer`.
+    grid_shape : tuple of int
+        Spatial shape ``(L1, ..., Ld)`` of the grids the tiles came from.
+    f : int or tuple of int
+        Focus size, an int for every axis or one per axis.
+
+    Returns
+    -------
+    focus_grid : ndarray of shape (n_samples, L1 / f1, ..., Ld / fd, ...)
+        ``focus_grid[s, t1, ..., td]`` belongs to the focus region whose first
+        grid position is ``(t1 * f1, ..., td * fd)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ednn import tiles_to_focus_grid
+    >>> tiles_to_focus_grid(np.arange(6.0).reshape(1, 6), (4, 6), f=2)
+    array([[[0., 1., 2.],
+            [3., 4., 5.]]])
+    """
+    values = np.asarray(values)
+    focus = check_per_axis(f, "f", len(grid_shape), minimum=1)
+    check_grid_shape(grid_shape, focus)
+    n_tiles_per_axis = tuple(length // fi for length, fi in zip(grid_shape, focus))
+    n_tiles = int(np.prod(n_tiles_per_axis))
+    if values.ndim < 2 or values.shape[1] != n_tiles:
+        raise ValueError(
+            f"values has shape {values.shape}, but a grid of shape {grid_shape} "
+            f"with f={f} has {n_tiles} tiles: expected (n_samples, {n_tiles}, ...)."
+        )
+    return values.reshape(values.shape[:1] + n_tiles_per_axis + values.shape[2:])
+
+
+class TileTransformer(TransformerMixin, BaseEstimator):
+    """Cut grids into EDNN tiles: focus regions with a periodic context border.
+
+    Every grid axis of length ``L`` is split into ``L / f`` focus regions of
+    length ``f``; each is extended by ``c`` positions of context on both sides,
+    read from the periodically padded grid (the paper's choice) or from zero
+    padding. This is the single definition of tiling in sklearn-ednn: the
+    estimators, the torch module and parallel prediction all agree with it.
+
+    Parameters
+    ----------
+    f : int or tuple of int, default=1
+        Focus size: an int for every spatial axis or one per axis. Every grid
+        axis must be a multiple of it.
+    c : int or tuple of int, default=1
+        Context width (may be 0). Context wider than the grid wraps around as
+        often as periodicity implies.
+    padding : {"wrap", "zeros"}, default="wrap"
+        How positions outside the grid are filled: ``"wrap"`` for periodic
+        boundaries, ``"zeros"`` for zeros.
+    channels : bool, default=False
+        Whether the last axis of ``X`` holds channels. If False, every axis
+        after the first is spatial.
+
+    Attributes
+    ----------
+    n_spatial_dims_ : int
+        Number of spatial axes seen in :meth:`fit`.
+    n_channels_ : int
+        Number of channels seen in :meth:`fit` (1 when ``channels=False``).
+    focus_ : tuple of int
+        Focus size per spatial axis.
+    context_ : tuple of int
+        Context width per spatial axis.
+    tile_shape_ : tuple of int
+        Spatial shape of one tile, ``f + 2 * c`` per axis.
+
+    See Also
+    --------
+    tiles_to_focus_grid : Map per-tile values back onto the focus grid.
+    EDNNRegressor : Sum a shared model's scores over these tiles.
+
+    Notes
+    -----
+    For a grid ``x`` of shape ``(L1, ..., Ld)``, tile ``(t1, ..., td)`` is::
+
+        X[t1, ..., td][o1, ..., od] = x[(t1 f1 - c1 + o1) mod L1, ...,
+                                        (td fd - cd + od) mod Ld]
+
+    with ``0 <= oi < fi + 2 ci``, following Mills et al., Chem. Sci. 2019, 10, 4129.
+    Tiles are ordered in C order over ``(t1, ..., td)``. They are built from
+    strided views of the padded grid, never with Python loops over tiles.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ednn import TileTransformer
+    >>> X = np.arange(8.0).reshape(1, 8)
+    >>> tiles = TileTransformer(f=2, c=1).fit_transform(X)
+    >>> tiles.shape
+    (1, 4, 4)
+    >>> tiles[0, 0]
+    array([7., 0., 1., 2.])
+    """
+
+    def __init__(self, f=1, c=1, padding="wrap", channels=False):
+        self.f = f
+        self.c = c
+        self.padding = padding
+        self.channels = channels
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = False
+        return tags
+
+    def _check_X(self, X):
+        X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=False)
+        n_spatial = spatial_ndim(X.ndim, self.channels)
+        focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
+        context = check_per_axis(self.c, "c", n_spatial, minimum=0)
+        check_padding(self.padding)
+        check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
+        return X, n_spatial, focus, context
+
+    def fit(self, X, y=None):
+        """Check the tiling parameters against ``X`` and record its layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
+            Grids to tile.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TileTransformer
+            The fitted transformer.
+        """
+        X, n_spatial, focus, context = self._check_X(X)
+        self.n_spatial_dims_ = n_spatial
+        self.n_channels_ = X.shape[-1] if self.channels else 1
+        self.focus_ = focus
+        self.context_ = context
+        self.tile_shape_ = tuple(f + 2 * c for f, c in zip(focus, context))
+        return self
+
+    def transform(self, X):
+        """Cut every grid of ``X`` into tiles.
+
+        Grids may have any size that is a multiple of ``f``; only the number of
+        spatial axes and of channels must match :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
+            Grids to tile.
+
+        Returns
+        -------
+        tiles : ndarray of shape (n_samples, n_tiles, w1, ..., wd[, n_channels])
+            The tiles, ``wi = fi + 2 * ci``, in C order of their focus index.
+        """
+        check_is_fitted(self)
+        X, n_spatial, focus, context = self._check_X(X)
+        n_channels = X.shape[-1] if self.channels else 1
+        if (n_spatial, n_channels) != (self.n_spatial_dims_, self.n_channels_):
+            raise ValueError(
+                f"X has {n_spatial} spatial axes and {n_channels} channels, but "
+                f"{type(self).__name__} was fitted on {self.n_spatial_dims_} "
+                f"spatial axes and {self.n_channels_} channels."
+            )
+        X_ch = X if self.channels else X[..., np.newaxis]
+        views = window_view(
+            pad_grid(X_ch, focus, context, self.padding), focus, context
+        )
+        # (n, T1..Td, ch, w1..wd) -> (n, T1..Td, w1..wd, ch), then one copy.
+        views = np.moveaxis(views, n_spatial + 1, -1)
+        tiles = views.reshape((X.shape[0], -1) + views.shape[n_spatial + 1 :])
+        return tiles if self.channels else tiles[..., 0]

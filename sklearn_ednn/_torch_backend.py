@@ -1,0 +1,294 @@
+"""The torch backend: a module that tiles, scores and sums, trained by skorch.
+
+:class:`EDNNModule` wraps a tile network: it pads and unfolds a batch of grids
+into tiles (the same tiles as :class:`~sklearn_ednn.TileTransformer`, see
+:func:`torch_tiles`), scores all of them in one call and sums per sample, so a
+plain skorch ``NeuralNetRegressor`` trains it with the MSE of the sum. No
+training loop lives here: skorch owns it.
+"""
+
+import copy
+import inspect
+
+import numpy as np
+import torch
+from skorch import NeuralNetRegressor
+from skorch.callbacks import LRScheduler
+from skorch.net import NeuralNet
+from torch import nn
+from torch.optim.lr_scheduler import ReduceLROnPlateau
+
+from ._nets import TileMLP
+from ._tiling import padded_indices
+
+__all__ = ["EDNNModule", "make_tile_net", "torch_tiles"]
+
+
+def torch_tiles(x, focus, context, padding):
+    """Tiles of a batch of channel-last grids, as torch tensors.
+
+    The torch twin of :func:`~sklearn_ednn._tiling.window_view`: same padding
+    indices, same order, built with ``Tensor.unfold`` so gradients flow.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+        The grids.
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+    padding : {"wrap", "zeros"}
+        Padding mode.
+
+    Returns
+    -------
+    tiles : torch.Tensor of shape (n_samples, T1, ..., Td, n_channels, w1, ..., wd)
+        The tiles, ``Ti = Li / fi`` and ``wi = fi + 2 ci``.
+    """
+    for axis, c in enumerate(context):
+        if c == 0:
+            continue
+        length = x.shape[axis + 1]
+        indices, inside = padded_indices(0, length, length, c, padding)
+        x = x.index_select(axis + 1, torch.as_tensor(indices, device=x.device))
+        if not inside.all():
+            shape = [1] * x.ndim
+            shape[axis + 1] = -1
+            x = x * torch.as_tensor(inside, dtype=x.dtype, device=x.device).view(shape)
+    for axis, (f, c) in enumerate(zip(focus, context)):
+        x = x.unfold(axis + 1, f + 2 * c, f)
+    return x
+
+
+def _accepted_kwargs(module_class, candidates):
+    """The entries of ``candidates`` that ``module_class.__init__`` accepts."""
+    try:
+        parameters = inspect.signature(module_class).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return dict(candidates)
+    return {k: v for k, v in candidates.items() if k in parameters}
+
+
+class EDNNModule(nn.Module):
+    """Sum a tile network's contributions over the tiles of each grid.
+
+    Parameters
+    ----------
+    tile_module : type of torch.nn.Module or torch.nn.Module
+        The tile network. A class is instantiated with ``tile_kwargs`` plus
+        whichever of ``tile_shape``, ``n_channels`` and ``n_outputs`` its
+        constructor accepts and ``tile_kwargs`` does not set. An instance is
+        deep-copied, so the caller's module is never trained in place.
+    ednn_focus, ednn_context : tuple of int
+        Focus and context per spatial axis.
+    ednn_padding : {"wrap", "zeros"}
+        Padding mode.
+    ednn_n_channels : int
+        Number of channels of the grids.
+    ednn_n_outputs : int
+        Number of outputs per tile.
+    **tile_kwargs : dict
+        Arguments of the tile network's constructor (skorch's ``module__*``).
+
+    Notes
+    -----
+    The ``ednn_`` prefix keeps these names apart from the tile network's own
+    arguments, which skorch routes here through the same ``module__`` prefix.
+    """
+
+    def __init__(
+        self,
+        tile_module,
+        *,
+        ednn_focus,
+        ednn_context,
+        ednn_padding,
+        ednn_n_channels,
+        ednn_n_outputs,
+        **tile_kwargs,
+    ):
+        super().__init__()
+        self.focus = tuple(ednn_focus)
+        self.context = tuple(ednn_context)
+        self.padding = ednn_padding
+        self.n_outputs = ednn_n_outputs
+        tile_shape = tuple(f + 2 * c for f, c in zip(self.focus, self.context))
+        if isinstance(tile_module, nn.Module):
+            if tile_kwargs:
+                tile_module = type(tile_module)(**tile_kwargs)
+            else:
+                tile_module = copy.deepcopy(tile_module)
+        else:
+            sizes = {
+                "tile_shape": tile_shape,
+                "n_channels": ednn_n_channels,
+                "n_outputs": ednn_n_outputs,
+            }
+            sizes = _accepted_kwargs(tile_module, sizes)
+            tile_module = tile_module(**{**sizes, **tile_kwargs})
+        self.tile_module = tile_module
+
+    def score_tiles(self, tiles):
+        """Contributions of a flat batch of tiles.
+
+        Parameters
+        ----------
+        tiles : torch.Tensor of shape (n_tiles, n_channels, w1, ..., wd)
+            The tiles.
+
+        Returns
+        -------
+        contributions : torch.Tensor of shape (n_tiles, n_outputs)
+            The tile network's output, checked for shape.
+        """
+        out = self.tile_module(tiles)
+        if out.ndim == 1:
+            out = out[:, None]
+        if out.shape != (tiles.shape[0], self.n_outputs):
+            raise ValueError(
+                f"The tile network returned shape {tuple(out.shape)} for "
+                f"{tiles.shape[0]} tiles; expected ({tiles.shape[0]}, "
+                f"{self.n_outputs}): one value per tile and output."
+            )
+        return out
+
+    def forward(self, X):
+        """Predict the (scaled) extensive targets of a batch of grids.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+            The grids.
+
+        Returns
+        -------
+        totals : torch.Tensor of shape (n_samples, n_outputs)
+            Sum of the tile contributions of each grid.
+        """
+        tiles = torch_tiles(X, self.focus, self.context, self.padding)
+        n_samples, n_spatial = X.shape[0], len(self.focus)
+        flat = tiles.reshape((-1,) + tiles.shape[1 + n_spatial :])
+        contributions = self.score_tiles(flat)
+        return contributions.reshape(n_samples, -1, self.n_outputs).sum(dim=1)
+
+
+def make_tile_net(module=TileMLP, **net_params):
+    """A skorch ``NeuralNetRegressor`` configured as an EDNN tile network.
+
+    This is what ``EDNNRegressor(estimator=None)`` uses, and the way to start
+    from sensible defaults while changing a few of them; every keyword is a
+    skorch parameter, and stays tunable as ``estimator__<name>`` in
+    :class:`~sklearn.model_selection.GridSearchCV`.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module or torch.nn.Module, default=TileMLP
+        The tile network. Its constructor's ``tile_shape``, ``n_channels`` and
+        ``n_outputs`` are filled in from the data.
+    **net_params : dict
+        skorch parameters overriding the defaults: ``optimizer=torch.optim.Adam``,
+        ``lr=1e-3``, ``callbacks=[("lr_scheduler", LRScheduler(ReduceLROnPlateau,
+        monitor="train_loss", factor=0.5, patience=3))]`` (halve the learning
+        rate when the training loss stalls for 3 epochs), ``batch_size=64``,
+        ``max_epochs=100``, ``train_split=None`` (train on all data; pass e.g.
+        ``skorch.dataset.ValidSplit(5)`` to hold out a validation fifth),
+        ``iterator_train__shuffle=True``, ``verbose=0``.
+
+    Returns
+    -------
+    net : skorch.NeuralNetRegressor
+        The configured, unfitted network.
+
+    Examples
+    --------
+    >>> from sklearn_ednn import EDNNRegressor, make_tile_net
+    >>> net = make_tile_net(max_epochs=20, lr=3e-3)
+    >>> EDNNRegressor(net, f=1, c=1).get_params()["estimator__max_epochs"]
+    20
+    """
+    defaults = dict(
+        optimizer=torch.optim.Adam,
+        callbacks=[
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=ReduceLROnPlateau,
+                    monitor="train_loss",
+                    factor=0.5,
+                    patience=3,
+                ),
+            )
+        ],
+        lr=1e-3,
+        batch_size=64,
+        max_epochs=100,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
+    )
+    return NeuralNetRegressor(module=module, **{**defaults, **net_params})
+
+
+def is_skorch_net(estimator):
+    """Whether ``estimator`` is a skorch network (regressor or other)."""
+    return isinstance(estimator, NeuralNet)
+
+
+def is_torch_module(estimator):
+    """Whether ``estimator`` is a torch module instance or class."""
+    return isinstance(estimator, nn.Module) or (
+        inspect.isclass(estimator) and issubclass(estimator, nn.Module)
+    )
+
+
+def build_ednn_net(net, *, focus, context, padding, n_channels, n_outputs):
+    """A fresh copy of a configured skorch net whose module is an EDNNModule.
+
+    The copy keeps every setting of ``net`` (optimizer, lr, callbacks, device,
+    train split, ...); its ``module`` becomes :class:`EDNNModule` around the
+    original module, and ``module__*`` arguments reach the tile network.
+    """
+    params = net.get_params(deep=False)
+    params.pop("_params_to_validate", None)
+    tile_module = params.pop("module")
+    if tile_module is None:
+        raise ValueError("The skorch net has module=None; give it a tile network.")
+    params.update(
+        module=EDNNModule,
+        module__tile_module=tile_module,
+        module__ednn_focus=focus,
+        module__ednn_context=context,
+        module__ednn_padding=padding,
+        module__ednn_n_channels=n_channels,
+        module__ednn_n_outputs=n_outputs,
+    )
+    return type(net)(**params)
+
+
+def module_device(module):
+    """The device holding ``module``'s parameters (CPU when it has none)."""
+    for parameter in module.parameters():
+        return parameter.device
+    return torch.device("cpu")
+
+
+def fixed_seed(random_state):
+    """A context manager that seeds torch from ``random_state`` and restores it.
+
+    Returns a null context when ``random_state`` is None, so training draws
+    from the global torch generator as usual.
+    """
+    import contextlib
+
+    if random_state is None:
+        return contextlib.nullcontext()
+    seed = int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
+
+    @contextlib.contextmanager
+    def seeded():
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+
+    return seeded()

@@ -1,0 +1,82 @@
+"""Input validation shared by the tiling and the estimators."""
+
+from numbers import Integral
+
+import numpy as np
+
+PADDING_MODES = ("wrap", "zeros")
+
+
+def check_per_axis(value, name, n_spatial, *, minimum):
+    """Return ``value`` as a tuple with one integer per spatial axis.
+
+    Parameters
+    ----------
+    value : int or sequence of int
+        An integer applies to every axis; a sequence gives one value per axis.
+    name : str
+        Parameter name used in error messages (``"f"`` or ``"c"``).
+    n_spatial : int
+        Number of spatial axes of the grids.
+    minimum : int
+        Smallest allowed value.
+
+    Returns
+    -------
+    per_axis : tuple of int
+        One value per spatial axis.
+    """
+    values = value if isinstance(value, (tuple, list)) else (value,) * n_spatial
+    if len(values) != n_spatial:
+        raise ValueError(
+            f"{name}={value!r} gives {len(values)} values, but the grids have "
+            f"{n_spatial} spatial axes; pass an int or one value per axis."
+        )
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral):
+            raise TypeError(
+                f"{name}={value!r} must be an int or a tuple of ints, "
+                f"got {type(v).__name__} {v!r}."
+            )
+        if v < minimum:
+            raise ValueError(f"{name}={value!r} must be >= {minimum} on every axis.")
+    return tuple(int(v) for v in values)
+
+
+def check_padding(padding):
+    """Raise a ValueError unless ``padding`` is a known padding mode."""
+    if padding not in PADDING_MODES:
+        raise ValueError(
+            f"padding={padding!r} is not supported; use one of {PADDING_MODES}."
+        )
+    return padding
+
+
+def spatial_ndim(X_ndim, channels):
+    """Number of spatial axes of a batch of grids with ``X_ndim`` dimensions."""
+    n_spatial = X_ndim - 1 - int(bool(channels))
+    if n_spatial < 1:
+        needed = 3 if channels else 2
+        layout = "(n_samples, *grid, n_channels)" if channels else "(n_samples, *grid)"
+        raise ValueError(
+            f"X has {X_ndim} dimension(s), but at least {needed} are needed: "
+            f"X must be {layout} with at least one spatial axis."
+        )
+    return n_spatial
+
+
+def check_grid_shape(grid_shape, focus):
+    """Raise a ValueError unless every grid axis is a multiple of its focus."""
+    for axis, (length, f) in enumerate(zip(grid_shape, focus)):
+        if length < 1 or length % f:
+            raise ValueError(
+                f"grid axis {axis} has length {length}, which is not a positive "
+                f"multiple of f={f}."
+            )
+
+
+def check_finite(array, name):
+    """Raise a ValueError naming ``name`` if ``array`` holds NaN or infinity."""
+    if not np.all(np.isfinite(array)):
+        n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise ValueError(f"Input {name} contains NaN or infinity ({n_bad} values).")
