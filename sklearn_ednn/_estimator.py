@@ -86,6 +86,11 @@ default=None
     tile_batch_size : int, default=4096
         Largest number of tiles scored in one call of the tile model at predict
         time; bounds memory however large the grids are.
+    inference_dtype : {"float64", "float32"}, default="float64"
+        Precision of the tile model at predict time (training is in float32).
+        float64 makes every tile's contribution independent of how tiles are
+        batched, to round-off, at little cost for small tile networks; float32
+        is faster for large convolutional networks and on GPUs.
 
     Attributes
     ----------
@@ -166,6 +171,7 @@ default=None
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
         "tile_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "inference_dtype": [StrOptions({"float64", "float32"})],
     }
 
     def __init__(
@@ -179,6 +185,7 @@ default=None
         random_state=None,
         n_jobs=None,
         tile_batch_size=4096,
+        inference_dtype="float64",
     ):
         self.estimator = estimator
         self.f = f
@@ -188,6 +195,7 @@ default=None
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.tile_batch_size = tile_batch_size
+        self.inference_dtype = inference_dtype
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -262,7 +270,8 @@ default=None
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
         with fixed_seed(seed):
-            net.fit(X_ch.astype(np.float32, copy=False), target)
+            # A writable float32 copy: torch cannot wrap read-only memory maps.
+            net.fit(np.array(X_ch, dtype=np.float32), target)
 
         # Only now, with training done, replace the fitted state.
         self.estimator_ = net
@@ -285,7 +294,9 @@ default=None
         if X is not None and _FeatureNames.of(X).names is not None:
             if getattr(X, "shape", (0, 0))[1] == self.n_features_in_:
                 _check_feature_names(self, X, reset=False)
-        X = check_array(X, allow_nd=True, dtype=[np.float64, np.float32])
+        X = check_array(
+            X, allow_nd=True, dtype=[np.float64, np.float32], input_name="X"
+        )
         n_spatial = spatial_ndim(X.ndim, self.channels)
         if n_spatial != self.n_spatial_dims_:
             raise ValueError(
@@ -303,17 +314,22 @@ default=None
         return X if self.channels else X[..., np.newaxis]
 
     def _score(self, X, reduce):
+        """Tile scores of ``X`` (sums or per tile) and its number of tiles."""
         X_ch = self._check_predict_X(X)
-        return score_grids(
+        scores = score_grids(
             X_ch,
             self.focus_,
             self.context_,
             self.padding,
-            TorchTileScorer(self.estimator_.module_),
+            TorchTileScorer(self.estimator_.module_, self.inference_dtype),
             max_tiles=self.tile_batch_size,
             n_jobs=self.n_jobs,
             reduce=reduce,
         )
+        n_tiles = math.prod(
+            length // f for length, f in zip(X_ch.shape[1:-1], self.focus_)
+        )
+        return scores, n_tiles
 
     def predict(self, X):
         """Predict the extensive targets of grids of any size.
@@ -329,10 +345,7 @@ default=None
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Sum of the tile contributions of each grid.
         """
-        raw = self._score(X, reduce=True)
-        n_tiles = math.prod(
-            length // f for length, f in zip(np.shape(X)[1:], self.focus_)
-        )
+        raw, n_tiles = self._score(X, reduce=True)
         y_pred = raw * self.tile_scale_ + n_tiles * self.tile_offset_
         return y_pred[:, 0] if self._y_ndim == 1 else y_pred
 
@@ -352,7 +365,7 @@ default=None
             whose focus starts at ``(t1 f1, ..., td fd)``; summing over the
             focus axes gives :meth:`predict`.
         """
-        values = self._score(X, reduce=False)
+        values, _ = self._score(X, reduce=False)
         values = values * self.tile_scale_ + self.tile_offset_
         return values[..., 0] if self._y_ndim == 1 else values
 

@@ -7,6 +7,7 @@ memory stays bounded however large the grid, and items are spread over CPU
 cores by joblib without oversubscribing threads.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -24,22 +25,34 @@ class TorchTileScorer:
     Parameters
     ----------
     module : EDNNModule
-        Fitted module; its :meth:`EDNNModule.score_tiles` is called.
+        Fitted module; its ``score_tiles`` is called on a copy converted to
+        ``dtype``, in evaluation mode and under ``torch.inference_mode``.
+    dtype : {"float64", "float32"}
+        Precision of inference. In float64 a tile's contribution does not
+        depend, to round-off, on which other tiles share its batch.
     """
 
-    def __init__(self, module):
+    def __init__(self, module, dtype):
         self.module = module
+        self.dtype = dtype
+        self._converted = None
+
+    def __getstate__(self):
+        # Ship the fitted module only; each process converts its own copy.
+        return {"module": self.module, "dtype": self.dtype, "_converted": None}
 
     def __call__(self, tiles):
         """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
         from ._torch_backend import module_device
 
-        self.module.eval()
-        device = module_device(self.module)
+        dtype = getattr(torch, self.dtype)
+        if self._converted is None:
+            self._converted = copy.deepcopy(self.module).to(dtype).eval()
+        device = module_device(self._converted)
         with torch.inference_mode():
-            batch = torch.from_numpy(np.ascontiguousarray(tiles, dtype=np.float32))
-            out = self.module.score_tiles(batch.to(device))
-        return out.cpu().numpy().astype(np.float64)
+            batch = torch.as_tensor(tiles)
+            out = self._converted.score_tiles(batch.to(device=device, dtype=dtype))
+        return out.cpu().numpy().astype(np.float64, copy=False)
 
 
 def plan_items(n_samples, tiles_per_axis, max_tiles, n_workers):
@@ -97,7 +110,7 @@ def _score_item(X_part, rows, focus, context, padding, scorer, reduce, n_threads
     views = window_view(band, focus, context)
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
-    flat = np.ascontiguousarray(views, dtype=np.float32)
+    flat = np.array(views)  # one contiguous, writable copy of this item's tiles
     flat = flat.reshape((-1,) + views.shape[1 + n_spatial :])
     if n_threads is None:
         scores = scorer(flat)

@@ -180,6 +180,9 @@ class TileTransformer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_features_in_ : int
+        Length of the first grid axis seen in :meth:`fit` (``X.shape[1]``);
+        :meth:`transform` accepts other lengths.
     n_spatial_dims_ : int
         Number of spatial axes seen in :meth:`fit`.
     n_channels_ : int
@@ -228,11 +231,10 @@ class TileTransformer(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
-        tags.requires_fit = False
         return tags
 
     def _check_X(self, X):
-        X = check_array(X, allow_nd=True, dtype=None, ensure_all_finite=False)
+        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
         n_spatial = spatial_ndim(X.ndim, self.channels)
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
@@ -256,6 +258,7 @@ class TileTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X, n_spatial, focus, context = self._check_X(X)
+        self.n_features_in_ = X.shape[1]
         self.n_spatial_dims_ = n_spatial
         self.n_channels_ = X.shape[-1] if self.channels else 1
         self.focus_ = focus

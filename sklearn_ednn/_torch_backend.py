@@ -130,7 +130,7 @@ class EDNNModule(nn.Module):
         self.tile_module = tile_module
 
     def score_tiles(self, tiles):
-        """Contributions of a flat batch of tiles.
+        """Score a flat batch of tiles.
 
         Parameters
         ----------
@@ -187,7 +187,8 @@ def make_tile_net(module=TileMLP, **net_params):
         The tile network. Its constructor's ``tile_shape``, ``n_channels`` and
         ``n_outputs`` are filled in from the data.
     **net_params : dict
-        skorch parameters overriding the defaults: ``optimizer=torch.optim.Adam``,
+        Parameters of skorch.NeuralNetRegressor overriding the defaults:
+        ``optimizer=torch.optim.Adam``,
         ``lr=1e-3``, ``callbacks=[("lr_scheduler", LRScheduler(ReduceLROnPlateau,
         monitor="train_loss", factor=0.5, patience=3))]`` (halve the learning
         rate when the training loss stalls for 3 epochs), ``batch_size=64``,

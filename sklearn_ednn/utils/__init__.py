@@ -1,0 +1,1 @@
+"""Utilities for users and for testing sklearn-ednn estimators."""

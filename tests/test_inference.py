@@ -1,0 +1,61 @@
+"""Prediction in bounded batches and in parallel gives the same numbers."""
+
+import numpy as np
+import pytest
+
+from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn.datasets import make_ising
+
+
+@pytest.fixture(scope="module")
+def model(ising_small):
+    X, y = ising_small
+    return EDNNRegressor(make_tile_net(max_epochs=3), f=2, c=1, random_state=0).fit(
+        X, y
+    )
+
+
+@pytest.mark.parametrize("tile_batch_size", [1, 7, 100, 10_000])
+def test_tile_batch_size_does_not_change_predictions(model, tile_batch_size):
+    X, _ = make_ising(5, size=16, random_state=3)
+    reference = model.predict(X)
+    batched = model.set_params(tile_batch_size=tile_batch_size).predict(X)
+    np.testing.assert_allclose(batched, reference, rtol=1e-12)
+    contributions = model.predict_contributions(X)
+    np.testing.assert_allclose(contributions.sum(axis=(1, 2)), reference, rtol=1e-12)
+    model.set_params(tile_batch_size=4096)
+
+
+@pytest.mark.parametrize("n_samples, size", [(9, 8), (1, 64)])
+def test_parallel_prediction_matches_serial(model, n_samples, size):
+    # Many small grids are split by samples; one large grid by bands of rows.
+    X, _ = make_ising(n_samples, size=size, random_state=4)
+    serial = model.set_params(n_jobs=None, tile_batch_size=64).predict(X)
+    parallel = model.set_params(n_jobs=2).predict(X)
+    np.testing.assert_allclose(parallel, serial, rtol=1e-12)
+    np.testing.assert_allclose(
+        model.predict_contributions(X),
+        model.set_params(n_jobs=None).predict_contributions(X),
+        rtol=1e-12,
+    )
+    model.set_params(n_jobs=None, tile_batch_size=4096)
+
+
+def test_float32_inference_agrees_with_float64(model):
+    X, _ = make_ising(4, size=32, random_state=5)
+    exact = model.predict(X)
+    fast = model.set_params(inference_dtype="float32").predict(X)
+    model.set_params(inference_dtype="float64")
+    np.testing.assert_allclose(fast, exact, rtol=1e-4)
+
+
+def test_memory_mapped_input_is_read_in_bands(model, tmp_path):
+    X, _ = make_ising(2, size=32, random_state=6)
+    path = tmp_path / "grids.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    expected = model.predict(X)
+    np.testing.assert_allclose(
+        model.set_params(tile_batch_size=16).predict(mapped), expected, rtol=1e-12
+    )
+    model.set_params(tile_batch_size=4096)
