@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn.datasets import make_ising
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -26,6 +27,19 @@ def test_grid_search_over_focus_and_context(ising_small, n_jobs):
     assert len(search.cv_results_["params"]) == 6
     assert search.best_params_["f"] in (1, 2)
     assert search.predict(X[:3]).shape == (3,)
+
+
+def test_grid_search_with_the_default_estimator():
+    X, y = make_ising(40, size=4, random_state=0)
+    search = GridSearchCV(
+        EDNNRegressor(random_state=0),
+        {"f": [1, 2], "c": [0, 1, 2]},
+        cv=2,
+        n_jobs=2,
+    )
+    search.fit(X, y)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_estimator_.predict(np.tile(X[:1], (1, 2, 2))).shape == (1,)
 
 
 def test_grid_search_over_nested_net_parameters(ising_small):
