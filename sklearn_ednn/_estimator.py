@@ -294,9 +294,9 @@ default=None
         if X is not None and _FeatureNames.of(X).names is not None:
             if getattr(X, "shape", (0, 0))[1] == self.n_features_in_:
                 _check_feature_names(self, X, reset=False)
-        X = check_array(
-            X, allow_nd=True, dtype=[np.float64, np.float32], input_name="X"
-        )
+        # Integer grids stay integers (and memory maps stay lazy): tiles are
+        # converted to the inference dtype one batch at a time.
+        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
         n_spatial = spatial_ndim(X.ndim, self.channels)
         if n_spatial != self.n_spatial_dims_:
             raise ValueError(

@@ -2,9 +2,9 @@
 
 Work is cut into items: a run of whole samples when a sample has few tiles, or a
 band of tile rows (along the first spatial axis, with its ``c``-wide halo) of one
-sample when it has many. Each item holds at most about ``max_tiles`` tiles, so
-memory stays bounded however large the grid, and items are spread over CPU
-cores by joblib without oversubscribing threads.
+sample when it has many. Items are spread over CPU cores by joblib without
+oversubscribing threads, and each is scored in batches of at most ``max_tiles``
+tiles, so memory stays bounded however large the grid.
 """
 
 import copy
@@ -55,7 +55,7 @@ class TorchTileScorer:
         return out.cpu().numpy().astype(np.float64, copy=False)
 
 
-def plan_items(n_samples, tiles_per_axis, max_tiles, n_workers):
+def plan_items(n_samples, tiles_per_axis, max_tiles):
     """Cut the work into ``(sample_start, sample_stop, row_start, row_stop)`` items.
 
     Parameters
@@ -65,30 +65,25 @@ def plan_items(n_samples, tiles_per_axis, max_tiles, n_workers):
     tiles_per_axis : tuple of int
         Number of focus regions per spatial axis, ``Li / fi``.
     max_tiles : int
-        Largest number of tiles one item should hold.
-    n_workers : int
-        Number of parallel workers; there are at least this many items when
-        the work can be split that finely.
+        Largest number of tiles one item should hold; an item holds at least
+        one row of tiles (along the first spatial axis) of one grid.
 
     Returns
     -------
     items : list of tuple of int
-        Items covering every tile exactly once, in order.
+        Items covering every tile exactly once, in order: runs of whole grids
+        when a grid has at most ``max_tiles`` tiles, else bands of tile rows.
     """
     n_rows = tiles_per_axis[0]
     tiles_per_row = math.prod(tiles_per_axis[1:])
     tiles_per_sample = n_rows * tiles_per_row
     if tiles_per_sample <= max_tiles:
-        per_item = max(
-            1, min(max_tiles // tiles_per_sample, -(-n_samples // n_workers))
-        )
+        per_item = max_tiles // tiles_per_sample
         return [
             (start, min(start + per_item, n_samples), 0, n_rows)
             for start in range(0, n_samples, per_item)
         ]
     rows_per_item = max(1, max_tiles // tiles_per_row)
-    if n_samples < n_workers:
-        rows_per_item = max(1, min(rows_per_item, -(-n_rows * n_samples // n_workers)))
     return [
         (sample, sample + 1, row, min(row + rows_per_item, n_rows))
         for sample in range(n_samples)
@@ -96,36 +91,42 @@ def plan_items(n_samples, tiles_per_axis, max_tiles, n_workers):
     ]
 
 
-def _score_item(X_part, rows, focus, context, padding, scorer, reduce, n_threads):
-    """Tile one item, score it, and return sums or per-tile values."""
-    row_start, row_stop = rows
+def _padded_bands(X, items, focus, context, padding):
+    """Yield each item's padded band: only the grid rows (and halo) it needs."""
     f0 = focus[0]
-    band = pad_grid(
-        X_part,
-        focus,
-        context,
-        padding,
-        first_axis_range=(row_start * f0, row_stop * f0),
-    )
+    for s0, s1, r0, r1 in items:
+        yield pad_grid(
+            X[s0:s1], focus, context, padding, first_axis_range=(r0 * f0, r1 * f0)
+        )
+
+
+def _score_band(band, focus, context, scorer, max_tiles, reduce):
+    """Tile one padded band and score it in batches of at most ``max_tiles``."""
     views = window_view(band, focus, context)
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
-    flat = np.array(views)  # one contiguous, writable copy of this item's tiles
-    flat = flat.reshape((-1,) + views.shape[1 + n_spatial :])
-    if n_threads is None:
-        scores = scorer(flat)
-    else:
-        previous = torch.get_num_threads()
-        try:
-            torch.set_num_threads(n_threads)
-            with threadpool_limits(limits=n_threads):
-                scores = scorer(flat)
-        finally:
-            torch.set_num_threads(previous)
-    scores = scores.reshape(tiles_shape + scores.shape[1:])
+    parts = []
+    for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles):
+        batch = np.array(views[s0:s1, r0:r1])  # contiguous copy of these tiles only
+        scores = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
+        parts.append(scores.reshape(batch.shape[: 1 + n_spatial] + scores.shape[1:]))
+    # Items either hold whole samples or bands of one sample: join accordingly.
+    axis = 0 if parts[0].shape[1] == tiles_shape[1] else 1
+    scores = np.concatenate(parts, axis=axis)
     if reduce:
         return scores.reshape(tiles_shape[0], -1, scores.shape[-1]).sum(axis=1)
     return scores
+
+
+def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, threads):
+    """:func:`_score_band` in a worker, limited to ``threads`` CPU threads."""
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        with threadpool_limits(limits=threads):
+            return _score_band(band, focus, context, scorer, max_tiles, reduce)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce):
@@ -157,19 +158,29 @@ def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce
     """
     n_samples = X.shape[0]
     tiles_per_axis = tuple(length // f for length, f in zip(X.shape[1:-1], focus))
+    total_tiles = n_samples * math.prod(tiles_per_axis)
     n_workers = effective_n_jobs(n_jobs)
-    items = plan_items(n_samples, tiles_per_axis, max_tiles, n_workers)
+    # Work items for the workers: about four per worker for load balance, each
+    # scored in batches of max_tiles; bands are at most 64 batches so the
+    # padded input held per item stays small.
+    per_item = min(max(max_tiles, -(-total_tiles // (4 * n_workers))), 64 * max_tiles)
+    items = plan_items(n_samples, tiles_per_axis, per_item)
     n_workers = min(n_workers, len(items))
-    n_threads = None if n_workers == 1 else max(1, cpu_count() // n_workers)
-
-    calls = [
-        (X[s0:s1], (r0, r1), focus, context, padding, scorer, reduce, n_threads)
-        for s0, s1, r0, r1 in items
-    ]
+    bands = _padded_bands(X, items, focus, context, padding)
     if n_workers == 1:
-        results = [_score_item(*call) for call in calls]
+        results = [
+            _score_band(band, focus, context, scorer, max_tiles, reduce)
+            for band in bands
+        ]
     else:
-        results = Parallel(n_jobs=n_workers)(delayed(_score_item)(*c) for c in calls)
+        threads = max(1, cpu_count() // n_workers)
+        # Bands are made lazily as workers ask for them, so memory stays bounded.
+        results = Parallel(n_jobs=n_workers)(
+            delayed(_score_band_with_threads)(
+                band, focus, context, scorer, max_tiles, reduce, threads
+            )
+            for band in bands
+        )
     n_outputs = results[0].shape[-1]
     if reduce:
         totals = np.zeros((n_samples, n_outputs))

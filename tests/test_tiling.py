@@ -149,12 +149,9 @@ def test_tile_transformer_bad_parameters(params, match):
     n_samples=st.integers(1, 5),
     tiles_per_axis=st.lists(st.integers(1, 7), min_size=1, max_size=3),
     max_tiles=st.integers(1, 60),
-    n_workers=st.integers(1, 4),
 )
-def test_plan_items_cover_every_tile_once(
-    n_samples, tiles_per_axis, max_tiles, n_workers
-):
-    items = plan_items(n_samples, tuple(tiles_per_axis), max_tiles, n_workers)
+def test_plan_items_cover_every_tile_once(n_samples, tiles_per_axis, max_tiles):
+    items = plan_items(n_samples, tuple(tiles_per_axis), max_tiles)
     covered = np.zeros((n_samples, tiles_per_axis[0]), dtype=int)
     row_size = int(np.prod(tiles_per_axis[1:]))
     for s0, s1, r0, r1 in items:
