@@ -19,7 +19,6 @@ from ._torch_backend import (
     make_tile_net,
 )
 from ._validation import (
-    check_finite,
     check_grid_shape,
     check_per_axis,
     spatial_ndim,
@@ -235,16 +234,8 @@ default=None
         self : EDNNRegressor
             The fitted estimator.
         """
-        feature_names = _FeatureNames.of(X)
-        X, y = check_X_y(
-            X,
-            y,
-            allow_nd=True,
-            multi_output=True,
-            y_numeric=True,
-            dtype=[np.float64, np.float32],
-        )
-        check_finite(y, "y")
+        feature_names = _get_feature_names(X)
+        X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=True)
         n_spatial, focus, context = self._layout(X)
         X_ch = X if self.channels else X[..., np.newaxis]
         grid_shape = X_ch.shape[1:-1]
@@ -276,7 +267,10 @@ default=None
         # Only now, with training done, replace the fitted state.
         self.estimator_ = net
         self.n_features_in_ = X.shape[1]
-        feature_names.store(self)
+        if feature_names is not None:
+            self.feature_names_in_ = feature_names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
         self.grid_shape_ = grid_shape
         self.n_spatial_dims_ = n_spatial
         self.n_channels_ = X_ch.shape[-1]
@@ -291,9 +285,9 @@ default=None
     def _check_predict_X(self, X):
         """Validate grids for prediction; return them channel-last."""
         check_is_fitted(self)
-        if X is not None and _FeatureNames.of(X).names is not None:
-            if getattr(X, "shape", (0, 0))[1] == self.n_features_in_:
-                _check_feature_names(self, X, reset=False)
+        # Column names only mean something for grids of the training size.
+        if _get_feature_names(X) is not None and X.shape[1] == self.n_features_in_:
+            _check_feature_names(self, X, reset=False)
         # Integer grids stay integers (and memory maps stay lazy): tiles are
         # converted to the inference dtype one batch at a time.
         X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
@@ -368,21 +362,3 @@ default=None
         values, _ = self._score(X, reduce=False)
         values = values * self.tile_scale_ + self.tile_offset_
         return values[..., 0] if self._y_ndim == 1 else values
-
-
-class _FeatureNames:
-    """Feature names of a 2-D DataFrame input, kept until fit succeeds."""
-
-    def __init__(self, names):
-        self.names = names
-
-    @classmethod
-    def of(cls, X):
-        return cls(_get_feature_names(X))
-
-    def store(self, estimator):
-        if self.names is None:
-            if hasattr(estimator, "feature_names_in_"):
-                del estimator.feature_names_in_
-        else:
-            estimator.feature_names_in_ = self.names

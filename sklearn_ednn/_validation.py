@@ -73,10 +73,3 @@ def check_grid_shape(grid_shape, focus):
                 f"grid axis {axis} has length {length}, which is not a positive "
                 f"multiple of f={f}."
             )
-
-
-def check_finite(array, name):
-    """Raise a ValueError naming ``name`` if ``array`` holds NaN or infinity."""
-    if not np.all(np.isfinite(array)):
-        n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ValueError(f"Input {name} contains NaN or infinity ({n_bad} values).")
