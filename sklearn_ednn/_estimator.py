@@ -1,7 +1,7 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -9,6 +9,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
+from ._classical import (
+    SklearnTileScorer,
+    fit_boosting,
+    fit_linear,
+    flat_tiles,
+    is_linear_in_parameters,
+)
 from ._inference import TorchTileScorer, score_grids
 from ._sklearn_compat import _check_feature_names, _fit_context, _get_feature_names
 from ._torch_backend import (
@@ -27,18 +34,40 @@ from ._validation import (
 __all__ = ["EDNNRegressor"]
 
 
-def _resolve_net(estimator):
-    """The skorch net that trains the tile model for ``estimator``."""
+def _resolve_solver(estimator, solver):
+    """The solver that trains ``estimator``: "torch", "linear" or "boosting"."""
+    if estimator is None or is_torch_module(estimator) or is_skorch_net(estimator):
+        if solver not in ("auto", "torch"):
+            raise ValueError(
+                f"solver={solver!r} needs a scikit-learn regressor as estimator; "
+                f"a torch tile model is trained with solver='torch'."
+            )
+        return "torch"
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise TypeError(
+            f"estimator={estimator!r} is not supported: pass None, a torch.nn.Module "
+            "class or instance, a configured skorch.NeuralNetRegressor, or a "
+            "scikit-learn regressor."
+        )
+    linear = is_linear_in_parameters(estimator)
+    if solver == "auto":
+        return "linear" if linear else "boosting"
+    if solver == "torch" or (solver == "linear" and not linear):
+        raise ValueError(
+            f"solver={solver!r} cannot train {type(estimator).__name__}: 'linear' "
+            "needs a model linear in its parameters (alone or ending a pipeline), "
+            "'torch' a torch tile model; use 'boosting' or 'auto'."
+        )
+    return solver
+
+
+def _torch_net(estimator):
+    """The skorch net that trains a torch tile model ``estimator``."""
     if estimator is None:
         return make_tile_net()
     if is_torch_module(estimator):
         return make_tile_net(module=estimator)
-    if is_skorch_net(estimator):
-        return estimator
-    raise TypeError(
-        f"estimator={estimator!r} is not supported: pass None, a torch.nn.Module "
-        "class or instance, or a configured skorch.NeuralNetRegressor."
-    )
+    return estimator
 
 
 class EDNNRegressor(RegressorMixin, BaseEstimator):
@@ -54,16 +83,18 @@ class EDNNRegressor(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : None, torch.nn.Module class or instance, or skorch.NeuralNetRegressor, \
-default=None
+    estimator : None, torch.nn.Module class or instance, skorch.NeuralNetRegressor \
+or regressor, default=None
         The tile model. None uses :func:`make_tile_net`, the paper's fully
         connected :class:`TileMLP` trained by skorch. A torch module (class or
         instance) maps a batch of tiles ``(n_tiles, n_channels, w1, ..., wd)`` to
         ``(n_tiles, n_outputs)`` and is trained with :func:`make_tile_net`'s
         defaults. A configured skorch ``NeuralNetRegressor`` is cloned and its
         settings (optimizer, lr, max_epochs, batch_size, callbacks,
-        train_split, device, ...) are honoured; its parameters are tunable as
-        ``estimator__<name>``.
+        train_split, device, ...) are honoured. Any other scikit-learn
+        regressor sees each tile as one row of ``n_channels * prod(f + 2c)``
+        features, in ``(channel, w1, ..., wd)`` order; see ``solver``. Nested
+        parameters are tunable as ``estimator__<name>``.
     f : int or tuple of int, default=1
         Focus size per spatial axis (an int applies to every axis). Every grid
         axis must be a multiple of it.
@@ -86,16 +117,47 @@ default=None
         Largest number of tiles scored in one call of the tile model at predict
         time; bounds memory however large the grids are.
     inference_dtype : {"float64", "float32"}, default="float64"
-        Precision of the tile model at predict time (training is in float32).
-        float64 makes every tile's contribution independent of how tiles are
-        batched, to round-off, at little cost for small tile networks; float32
-        is faster for large convolutional networks and on GPUs.
+        Precision of a torch tile model at predict time (training is in
+        float32). float64 makes every tile's contribution independent of how
+        tiles are batched, to round-off, at little cost for small tile
+        networks; float32 is faster for large convolutional networks and on
+        GPUs. Classical models always predict in float64.
+    solver : {"auto", "torch", "linear", "boosting"}, default="auto"
+        How the tile model is trained; every solver minimises the squared error
+        of the sum. "torch": skorch trains a torch tile model (the only choice
+        for torch estimators). "linear": a model linear in its parameters (a
+        linear model, or a pipeline of unsupervised feature maps ending in one)
+        is fitted exactly on the per-sample sums of the tile features, with an
+        extensive intercept. "boosting": any regressor is trained by functional
+        gradient descent on the summed loss (see ``n_rounds``). "auto" picks
+        "linear" when it applies, else "boosting", for scikit-learn regressors.
+    n_rounds : int, default=50
+        Boosting rounds after the first fit of ``y / n_tiles`` (boosting only).
+    learning_rate : float, default=0.5
+        Shrinkage of every boosting round's line-search step (boosting only).
+    validation_fraction : float or None, default=None
+        Fraction of samples held out to choose the number of boosting rounds
+        with the smallest validation error; None uses all samples and rounds
+        (boosting only).
+    n_iter_no_change : int or None, default=None
+        Stop boosting when the validation error has not improved for this many
+        rounds; needs ``validation_fraction`` (boosting only).
+    verbose : int, default=0
+        If positive, the boosting solver prints its errors every round. A torch
+        tile model reports through the skorch net's own ``verbose``.
 
     Attributes
     ----------
-    estimator_ : skorch.NeuralNetRegressor
-        The fitted skorch network; its ``module_`` is an :class:`EDNNModule`
-        around the tile network ``module_.tile_module``.
+    estimator_ : skorch.NeuralNetRegressor or estimator
+        With the torch solver, the fitted skorch network; its ``module_`` is an
+        :class:`EDNNModule` around the tile network ``module_.tile_module``.
+        Otherwise the fitted per-tile model, whose ``predict`` on flattened
+        tiles gives each tile's contribution.
+    solver_ : str
+        The solver used: "torch", "linear" or "boosting".
+    boosting_history_ : list of dict
+        Training (and validation) mean squared error of the sum after every
+        boosting round. Only with the boosting solver.
     n_features_in_ : int
         Length of the first axis of the training grids (``X.shape[1]``).
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -114,16 +176,18 @@ default=None
     context_ : tuple of int
         Context width per spatial axis.
     tile_offset_ : ndarray of shape (n_outputs_,)
-        Constant added to every tile's contribution: the mean target per tile.
+        Constant added to every tile's contribution: the mean target per tile
+        for the torch solver, 0 for the others (their models fit it).
     tile_scale_ : ndarray of shape (n_outputs_,)
         Factor applied to the tile model's output: the standard deviation of
-        the target per tile.
+        the target per tile for the torch solver, 1 for the others.
 
     See Also
     --------
     TileTransformer : The tiling, as a transformer.
     make_tile_net : The default skorch network, to configure.
     TileCNN : The paper's convolutional tile network.
+    effective_couplings : Read a fitted linear EDNN as pair couplings.
 
     Notes
     -----
@@ -171,6 +235,12 @@ default=None
         "n_jobs": [Integral, None],
         "tile_batch_size": [Interval(Integral, 1, None, closed="left")],
         "inference_dtype": [StrOptions({"float64", "float32"})],
+        "solver": [StrOptions({"auto", "torch", "linear", "boosting"})],
+        "n_rounds": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -185,6 +255,12 @@ default=None
         n_jobs=None,
         tile_batch_size=4096,
         inference_dtype="float64",
+        solver="auto",
+        n_rounds=50,
+        learning_rate=0.5,
+        validation_fraction=None,
+        n_iter_no_change=None,
+        verbose=0,
     ):
         self.estimator = estimator
         self.f = f
@@ -195,6 +271,12 @@ default=None
         self.n_jobs = n_jobs
         self.tile_batch_size = tile_batch_size
         self.inference_dtype = inference_dtype
+        self.solver = solver
+        self.n_rounds = n_rounds
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -239,33 +321,37 @@ default=None
         n_spatial, focus, context = self._layout(X)
         X_ch = X if self.channels else X[..., np.newaxis]
         grid_shape = X_ch.shape[1:-1]
-        n_tiles = math.prod(length // f for length, f in zip(grid_shape, focus))
 
         y_2d = y.reshape(len(y), -1).astype(np.float64)
-        per_tile = y_2d / n_tiles
-        offset = per_tile.mean(axis=0)
-        scale = per_tile.std(axis=0)
-        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
-        target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
-
-        net = build_ednn_net(
-            _resolve_net(self.estimator),
-            focus=focus,
-            context=context,
-            padding=self.padding,
-            n_channels=X_ch.shape[-1],
-            n_outputs=y_2d.shape[1],
-        )
-        seed = None
-        if self.random_state is not None:
-            rng = check_random_state(self.random_state)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-        with fixed_seed(seed):
-            # A writable float32 copy: torch cannot wrap read-only memory maps.
-            net.fit(np.array(X_ch, dtype=np.float32), target)
+        solver = _resolve_solver(self.estimator, self.solver)
+        history = None
+        if solver == "torch":
+            fitted, offset, scale = self._fit_torch(X_ch, y_2d, focus, context)
+        else:
+            offset, scale = np.zeros(y_2d.shape[1]), np.ones(y_2d.shape[1])
+            tiles = flat_tiles(X_ch, focus, context, self.padding)
+            if solver == "linear":
+                fitted = fit_linear(self.estimator, tiles, y)
+            else:
+                fitted, history = fit_boosting(
+                    self.estimator,
+                    tiles,
+                    y_2d,
+                    n_rounds=self.n_rounds,
+                    learning_rate=self.learning_rate,
+                    validation_fraction=self.validation_fraction,
+                    n_iter_no_change=self.n_iter_no_change,
+                    random_state=self.random_state,
+                    verbose=self.verbose > 0,
+                )
 
         # Only now, with training done, replace the fitted state.
-        self.estimator_ = net
+        self.estimator_ = fitted
+        self.solver_ = solver
+        if history is not None:
+            self.boosting_history_ = history
+        elif hasattr(self, "boosting_history_"):
+            del self.boosting_history_
         self.n_features_in_ = X.shape[1]
         if feature_names is not None:
             self.feature_names_in_ = feature_names
@@ -281,6 +367,31 @@ default=None
         self.tile_offset_ = offset
         self.tile_scale_ = scale
         return self
+
+    def _fit_torch(self, X_ch, y_2d, focus, context):
+        """Train the torch tile model with skorch on scaled targets."""
+        n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
+        per_tile = y_2d / n_tiles
+        offset = per_tile.mean(axis=0)
+        scale = per_tile.std(axis=0)
+        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
+        target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
+        net = build_ednn_net(
+            _torch_net(self.estimator),
+            focus=focus,
+            context=context,
+            padding=self.padding,
+            n_channels=X_ch.shape[-1],
+            n_outputs=y_2d.shape[1],
+        )
+        seed = None
+        if self.random_state is not None:
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+        with fixed_seed(seed):
+            # A writable float32 copy: torch cannot wrap read-only memory maps.
+            net.fit(np.array(X_ch, dtype=np.float32), target)
+        return net, offset, scale
 
     def _check_predict_X(self, X):
         """Validate grids for prediction; return them channel-last."""
@@ -307,6 +418,12 @@ default=None
         check_grid_shape(X.shape[1 : 1 + n_spatial], self.focus_)
         return X if self.channels else X[..., np.newaxis]
 
+    def _tile_scorer(self):
+        """Picklable callable scoring flat batches of tiles for this model."""
+        if self.solver_ == "torch":
+            return TorchTileScorer(self.estimator_.module_, self.inference_dtype)
+        return SklearnTileScorer(self.estimator_)
+
     def _score(self, X, reduce):
         """Tile scores of ``X`` (sums or per tile) and its number of tiles."""
         X_ch = self._check_predict_X(X)
@@ -315,7 +432,7 @@ default=None
             self.focus_,
             self.context_,
             self.padding,
-            TorchTileScorer(self.estimator_.module_, self.inference_dtype),
+            self._tile_scorer(),
             max_tiles=self.tile_batch_size,
             n_jobs=self.n_jobs,
             reduce=reduce,

@@ -4,6 +4,14 @@ If a scikit-learn release moves one of them, only this module changes.
 """
 
 from sklearn.base import _fit_context
+from sklearn.linear_model._base import LinearModel
+from sklearn.linear_model._stochastic_gradient import BaseSGDRegressor
 from sklearn.utils.validation import _check_feature_names, _get_feature_names
 
-__all__ = ["_fit_context", "_check_feature_names", "_get_feature_names"]
+__all__ = [
+    "BaseSGDRegressor",
+    "LinearModel",
+    "_check_feature_names",
+    "_fit_context",
+    "_get_feature_names",
+]

@@ -1,6 +1,8 @@
 """scikit-learn's estimator checks, with the documented expected failures."""
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.linear_model import Ridge
+from sklearn.tree import DecisionTreeRegressor
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, TileTransformer
@@ -22,7 +24,12 @@ class TanhTileNet(nn.Module):
 
 
 @parametrize_with_checks(
-    [EDNNRegressor(), EDNNRegressor(TanhTileNet, f=1, c=2)],
+    [
+        EDNNRegressor(),
+        EDNNRegressor(TanhTileNet, f=1, c=2),
+        EDNNRegressor(Ridge()),
+        EDNNRegressor(DecisionTreeRegressor()),
+    ],
     expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible_ednn(estimator, check):
