@@ -1,8 +1,8 @@
 """scikit-learn's estimator checks, with the documented expected failures."""
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.linear_model import Ridge
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, TileTransformer

@@ -5,6 +5,10 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
+from sklearn.tree import DecisionTreeRegressor
 from skorch import NeuralNetRegressor
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
@@ -22,27 +26,38 @@ def periodic_cases(draw):
     n_channels = draw(st.integers(1, 2)) if channels else 1
     tiles = draw(st.integers(1, 3 if n_spatial < 3 else 2))
     k = draw(st.integers(2, 3 if n_spatial < 3 else 2))
-    epochs = draw(st.sampled_from([0, 2]))  # untrained and trained models
+    kind = draw(st.sampled_from(sorted(TILE_MODELS)))
     seed = draw(st.integers(0, 1000))
-    return n_spatial, f, c, channels, n_channels, tiles, k, epochs, seed
+    return n_spatial, f, c, channels, n_channels, tiles, k, kind, seed
 
 
-def _fit_random_model(n_spatial, f, c, channels, n_channels, tiles, epochs, seed):
+# Untrained and trained networks, and classical models on both solvers.
+TILE_MODELS = {
+    "untrained net": lambda: make_tile_net(max_epochs=0),
+    "trained net": lambda: make_tile_net(max_epochs=2, batch_size=4),
+    "ridge": lambda: Ridge(alpha=1e-3),
+    "polynomial ridge": lambda: make_pipeline(PolynomialFeatures(2), Ridge(1e-3)),
+    "boosted trees": lambda: DecisionTreeRegressor(max_depth=4),
+}
+
+
+def _fit_random_model(n_spatial, f, c, channels, n_channels, tiles, kind, seed):
     rng = np.random.RandomState(seed)
     shape = (12,) + (tiles * f,) * n_spatial + ((n_channels,) if channels else ())
     X = rng.choice([-1.0, 1.0], size=shape)
     y = X.reshape(len(X), -1).sum(axis=1) ** 2 + 3.0
     model = EDNNRegressor(
-        make_tile_net(max_epochs=epochs, batch_size=4),
+        TILE_MODELS[kind](),
         f=f,
         c=c,
         channels=channels,
         random_state=seed,
+        n_rounds=3,
     )
     return model.fit(X, y), X
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(periodic_cases())
 def test_periodic_repetition_multiplies_prediction(case):
     n_spatial, f, c, channels, n_channels, tiles, k, epochs, seed = case
@@ -62,7 +77,7 @@ def test_periodic_repetition_multiplies_prediction(case):
     )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(periodic_cases(), st.integers(-3, 3), st.data())
 def test_roll_by_multiple_of_focus_leaves_prediction(case, m, data):
     n_spatial, f, c, channels, n_channels, tiles, _, epochs, seed = case
