@@ -7,6 +7,7 @@ from numpydoc.validate import validate
 
 import sklearn_ednn
 import sklearn_ednn.datasets
+import sklearn_ednn.inspection
 import sklearn_ednn.utils.estimator_checks
 
 # Checks we do not enforce, as in scikit-learn's own docstring test: "See Also"
@@ -18,6 +19,7 @@ IGNORED = {"GL01", "GL02", "SA01", "EX01", "ES01", "RT02"}
 PUBLIC_MODULES = [
     sklearn_ednn,
     sklearn_ednn.datasets,
+    sklearn_ednn.inspection,
     sklearn_ednn.utils.estimator_checks,
 ]
 
