@@ -9,7 +9,11 @@ from sklearn.kernel_approximation import Nystroem, RBFSampler
 from sklearn.linear_model import LinearRegression, Ridge, SGDRegressor
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import PolynomialFeatures, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    PolynomialFeatures,
+    StandardScaler,
+)
 from sklearn.tree import DecisionTreeRegressor
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
@@ -201,12 +205,32 @@ def test_grid_search_over_context_and_nested_alpha(ising_j):
     (X, y), _, _ = ising_j
     search = GridSearchCV(
         EDNNRegressor(make_pipeline(PolynomialFeatures(2), Ridge())),
-        {"c": [0, 1], "estimator__ridge__alpha": [1e-8, 10.0]},
+        {"f": [1, 2], "c": [0, 1], "estimator__ridge__alpha": [1e-8, 10.0]},
         cv=3,
         n_jobs=2,
     ).fit(X, y)
-    assert search.best_params_ == {"c": 1, "estimator__ridge__alpha": 1e-8}
+    assert search.best_params_["c"] == 1
+    assert search.best_params_["estimator__ridge__alpha"] == 1e-8
     assert search.best_score_ > 1 - 1e-9
+    # Without context a 1x1 tile cannot see a bond: that fit is poor.
+    scores = dict(
+        zip(
+            map(str, search.cv_results_["params"]),
+            search.cv_results_["mean_test_score"],
+        )
+    )
+    no_context = {"c": 0, "estimator__ridge__alpha": 1e-08, "f": 1}
+    assert scores[str(no_context)] < 0.5
+
+
+def test_pipeline_ending_in_classical_ednn(ising_j):
+    (X, y), (X_test, y_test), (X_large, y_large) = ising_j
+    pipe = make_pipeline(
+        FunctionTransformer(np.negative),  # a grid-to-grid step: flip every spin
+        EDNNRegressor(make_pipeline(PolynomialFeatures(2), Ridge(alpha=1e-8))),
+    ).fit(X, y)
+    # The Ising energy is invariant under a global flip: still exact.
+    np.testing.assert_allclose(pipe.predict(X_large), y_large, atol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -2,17 +2,31 @@
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.tree import DecisionTreeRegressor
 from skorch.callbacks import Callback
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
 
+TILE_MODELS = {
+    "torch": lambda: make_tile_net(max_epochs=2),
+    "linear": lambda: Ridge(),
+    "boosting": lambda: DecisionTreeRegressor(max_depth=3),
+}
 
-@pytest.fixture(scope="module")
-def fitted_and_data(ising_small):
+
+@pytest.fixture(scope="module", params=sorted(TILE_MODELS))
+def fitted_and_data(request, ising_small):
+    """A fitted model of each solver, with its training data."""
     X, y = ising_small
-    model = EDNNRegressor(make_tile_net(max_epochs=2), f=2, c=1, random_state=0)
-    return model.fit(X, y), X, y
+    model = EDNNRegressor(
+        TILE_MODELS[request.param](), f=2, c=1, n_rounds=2, random_state=0
+    )
+    model.fit(X, y)
+    assert model.solver_ == request.param
+    return model, X, y
 
 
 def _nan_at(array, value):
@@ -153,14 +167,24 @@ class FailOnSecondEpoch(Callback):
             raise RuntimeError("training interrupted")
 
 
+class FailingRegressor(RegressorMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise RuntimeError("training interrupted")
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
 def test_failure_while_training_keeps_fitted_model(fitted_and_data):
     model, X, y = fitted_and_data
     before = model.predict(X[:4])
     estimator = model.estimator
+    if model.solver_ == "torch":
+        failing = make_tile_net(max_epochs=3, callbacks=[FailOnSecondEpoch()])
+    else:
+        failing = FailingRegressor()
     try:
-        model.set_params(
-            estimator=make_tile_net(max_epochs=3, callbacks=[FailOnSecondEpoch()])
-        )
+        model.set_params(estimator=failing)
         with pytest.raises(RuntimeError, match="training interrupted"):
             model.fit(X, y)
     finally:
