@@ -8,6 +8,7 @@ from numpydoc.validate import validate
 import sklearn_ednn
 import sklearn_ednn.datasets
 import sklearn_ednn.inspection
+import sklearn_ednn.montecarlo
 import sklearn_ednn.utils.estimator_checks
 
 # Checks we do not enforce, as in scikit-learn's own docstring test: "See Also"
@@ -20,6 +21,7 @@ PUBLIC_MODULES = [
     sklearn_ednn,
     sklearn_ednn.datasets,
     sklearn_ednn.inspection,
+    sklearn_ednn.montecarlo,
     sklearn_ednn.utils.estimator_checks,
 ]
 

@@ -1,0 +1,6 @@
+"""Monte Carlo driven by an exact or a fitted EDNN energy."""
+
+from ._energies import EDNNEnergy, ExactIsingEnergy
+from ._metropolis import ising_metropolis, ising_observables
+
+__all__ = ["EDNNEnergy", "ExactIsingEnergy", "ising_metropolis", "ising_observables"]

@@ -1,0 +1,287 @@
+"""Energies that a Metropolis sampler can change one site at a time.
+
+Both classes answer the same questions for a batch of lattices (replicas):
+the total energy, and the energy change of flipping a group of sites that do
+not influence each other. :class:`EDNNEnergy` re-evaluates only the tiles whose
+window contains a flipped site, from a cache of every tile's contribution;
+:class:`ExactIsingEnergy` is the nearest-neighbour Hamiltonian, so that the same
+sampler can run with both on equal terms.
+"""
+
+import itertools
+import math
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+__all__ = ["EDNNEnergy", "ExactIsingEnergy", "site_groups"]
+
+
+def site_groups(shape, spacing):
+    """Split the sites of a periodic lattice into groups updated together.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Lattice shape.
+    spacing : tuple of int
+        Smallest allowed distance, per axis, between two sites of a group (in
+        at least one axis): sites closer than that influence each other.
+
+    Returns
+    -------
+    groups : list of ndarray of shape (n_sites_in_group, n_dims)
+        Site coordinates; every site is in exactly one group. The stride per
+        axis is the smallest divisor of the lattice side that is at least the
+        spacing, so the pattern is consistent across the periodic boundary.
+    """
+    strides = []
+    for length, minimum in zip(shape, spacing):
+        stride = next(
+            s for s in range(min(minimum, length), length + 1) if length % s == 0
+        )
+        strides.append(stride)
+    groups = []
+    for offset in itertools.product(*(range(s) for s in strides)):
+        axes = [np.arange(o, length, s) for o, length, s in zip(offset, shape, strides)]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+        groups.append(grid.reshape(-1, len(shape)))
+    return groups
+
+
+class ExactIsingEnergy:
+    """Nearest-neighbour Ising energy ``E = -J sum_<ij> s_i s_j``, periodic.
+
+    Parameters
+    ----------
+    J : float, default=1.0
+        Coupling.
+    """
+
+    def __init__(self, J=1.0):
+        self.J = J
+
+    def spacing(self, shape):
+        """Return the distance per axis beyond which two flips are independent.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            Lattice shape.
+
+        Returns
+        -------
+        spacing : tuple of int
+            2 per axis: only nearest neighbours interact.
+        """
+        return (2,) * len(shape)
+
+    def start(self, spins):
+        """Compute the total energy of every replica.
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_replicas, L1, ..., Ld)
+            Spin configurations.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_replicas,)
+            Total energies.
+        """
+        spins = spins.astype(np.float64)
+        bonds = sum(
+            (spins * np.roll(spins, 1, axis=axis)).reshape(len(spins), -1).sum(axis=1)
+            for axis in range(1, spins.ndim)
+        )
+        return -self.J * bonds
+
+    def delta(self, spins, sites):
+        """Compute the energy change of flipping each site, in every replica.
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_replicas, L1, ..., Ld)
+            Spin configurations.
+        sites : ndarray of shape (n_sites, d)
+            Sites of one group (see :func:`site_groups`).
+
+        Returns
+        -------
+        delta : ndarray of shape (n_replicas, n_sites)
+            Energy change of flipping each site alone.
+        """
+        shape = spins.shape[1:]
+        index = tuple(sites.T)
+        field = 0
+        for axis in range(len(shape)):
+            for step in (1, -1):
+                neighbour = list(index)
+                neighbour[axis] = (sites[:, axis] + step) % shape[axis]
+                field = field + spins[(slice(None),) + tuple(neighbour)]
+        return 2.0 * self.J * spins[(slice(None),) + index] * field
+
+    def accept(self, accepted, sites):
+        """Record accepted flips (nothing to do: this energy keeps no cache).
+
+        Parameters
+        ----------
+        accepted : ndarray of bool of shape (n_replicas, n_sites)
+            Which flips of the last :meth:`delta` were accepted.
+        sites : ndarray of shape (n_sites, d)
+            The sites of the last :meth:`delta`.
+        """
+
+
+class EDNNEnergy:
+    """A fitted EDNN as an energy, with local re-evaluation after a flip.
+
+    Every tile's contribution is cached; flipping a site re-scores only the
+    tiles whose window contains it (``(2c + 1)**d`` of them for ``f = 1``)
+    instead of every tile of the lattice.
+
+    Parameters
+    ----------
+    model : EDNNRegressor
+        Fitted single-output, single-channel EDNN with periodic padding.
+    """
+
+    def __init__(self, model):
+        check_is_fitted(model)
+        if model.n_outputs_ != 1 or model.n_channels_ != 1 or model.padding != "wrap":
+            raise ValueError(
+                "EDNNEnergy needs a single-output, single-channel model with "
+                f"padding='wrap'; got {model.n_outputs_} outputs, "
+                f"{model.n_channels_} channels and padding={model.padding!r}."
+            )
+        self.model = model
+        self.focus = model.focus_
+        self.context = model.context_
+        self.window = tuple(f + 2 * c for f, c in zip(self.focus, self.context))
+        self._scorer = model._tile_scorer()
+        self._plans = {}
+
+    def spacing(self, shape):
+        """Return the distance per axis beyond which two flips share no tile.
+
+        Parameters
+        ----------
+        shape : tuple of int
+            Lattice shape.
+
+        Returns
+        -------
+        spacing : tuple of int
+            The tile side ``f + 2c`` per axis.
+        """
+        return self.window
+
+    def start(self, spins):
+        """Cache every tile's contribution and compute the total energies.
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_replicas, L1, ..., Ld)
+            Spin configurations; every ``Li`` a multiple of ``f``.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_replicas,)
+            The model's total energies.
+        """
+        self.shape = spins.shape[1:]
+        self.tiles_per_axis = tuple(n // f for n, f in zip(self.shape, self.focus))
+        n_tiles = math.prod(self.tiles_per_axis)
+        self.offset = self.model.tile_offset_[0]
+        contributions = self.model.predict_contributions(spins)
+        # The offset is the same for every tile: keep it out of the differences.
+        self.cache = (contributions - self.offset).reshape(len(spins), n_tiles)
+        self._plans = {}
+        return self.cache.sum(axis=1) + n_tiles * self.offset
+
+    def _axis_plan(self, a, axis):
+        """Affected tiles of positions ``a`` on one axis, their windows and hits."""
+        f, c, w = self.focus[axis], self.context[axis], self.window[axis]
+        n_tiles, length = self.tiles_per_axis[axis], self.shape[axis]
+        first = -((c + f - 1 - a) // f)  # ceil((a - f - c + 1) / f)
+        last = (a + c) // f
+        tiles = first[:, None] + np.arange(int((last - first).max()) + 1)[None, :]
+        valid = tiles <= last[:, None]
+        # A lattice narrower than the window wraps: count every tile once.
+        wrapped = tiles % n_tiles
+        for j in range(1, tiles.shape[1]):
+            valid[:, j] &= (wrapped[:, :j] != wrapped[:, j : j + 1]).all(axis=1)
+        windows = (tiles[..., None] * f - c + np.arange(w)) % length
+        return wrapped, valid, windows, windows == a[:, None, None]
+
+    def _plan(self, sites):
+        """Flat tile ids, validity, flat window indices and flip mask per site."""
+        key = sites.tobytes()
+        if key not in self._plans:
+            n = len(sites)
+            tile_ids = np.zeros((n, 1), dtype=np.int64)
+            valid = np.ones((n, 1), dtype=bool)
+            window_ids = np.zeros((n, 1, 1), dtype=np.int64)
+            hit = np.zeros((n, 1, 1), dtype=bool)
+            for axis in range(len(self.shape)):
+                tiles, ok, windows, hits = self._axis_plan(sites[:, axis], axis)
+                k = valid.shape[1] * tiles.shape[1]
+                tile_ids = (
+                    tile_ids[:, :, None] * self.tiles_per_axis[axis] + tiles[:, None, :]
+                ).reshape(n, k)
+                valid = (valid[:, :, None] & ok[:, None, :]).reshape(n, k)
+                # Window positions combine as an outer product over axes; the
+                # flipped site is hit where every axis hits.
+                window_ids = (
+                    window_ids[:, :, None, :, None] * self.shape[axis]
+                    + windows[:, None, :, None, :]
+                ).reshape(n, k, -1)
+                hit = (
+                    (hit[:, :, None, :, None] | (axis == 0)) & hits[:, None, :, None, :]
+                ).reshape(n, k, -1)
+            self._plans[key] = (tile_ids, valid, window_ids, hit)
+        return self._plans[key]
+
+    def delta(self, spins, sites):
+        """Compute the energy change of flipping each site, in every replica.
+
+        Only the tiles whose window contains a site are re-scored; the others
+        keep their cached contribution.
+
+        Parameters
+        ----------
+        spins : ndarray of shape (n_replicas, L1, ..., Ld)
+            Spin configurations, as cached by :meth:`start` and :meth:`accept`.
+        sites : ndarray of shape (n_sites, d)
+            Sites of one group (see :func:`site_groups`).
+
+        Returns
+        -------
+        delta : ndarray of shape (n_replicas, n_sites)
+            The model's energy change of flipping each site alone.
+        """
+        tile_ids, valid, window_ids, hit = self._plan(sites)
+        n_replicas = spins.shape[0]
+        windows = spins.reshape(n_replicas, -1)[:, window_ids]  # (R, n, K, W)
+        flipped = np.where(hit[None], -windows, windows)
+        scores = self._scorer(flipped.reshape((-1, 1) + self.window))[:, 0]
+        new = scores.reshape((n_replicas,) + tile_ids.shape) * self.model.tile_scale_[0]
+        old = self.cache[:, tile_ids]
+        self._pending = (tile_ids, valid, new)
+        return np.where(valid[None], new - old, 0.0).sum(axis=2)
+
+    def accept(self, accepted, sites):
+        """Write the new tile contributions of accepted flips into the cache.
+
+        Parameters
+        ----------
+        accepted : ndarray of bool of shape (n_replicas, n_sites)
+            Which flips of the last :meth:`delta` were accepted.
+        sites : ndarray of shape (n_sites, d)
+            The sites of the last :meth:`delta`.
+        """
+        tile_ids, valid, new = self._pending
+        mask = accepted[:, :, None] & valid[None]
+        replicas = np.broadcast_to(np.arange(len(accepted))[:, None, None], mask.shape)
+        ids = np.broadcast_to(tile_ids[None], mask.shape)
+        self.cache[replicas[mask], ids[mask]] = new[mask]

@@ -1,0 +1,127 @@
+"""Metropolis on exact and EDNN energies: local updates, detailed balance."""
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import PolynomialFeatures
+
+from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn.datasets import ising_energy, make_ising
+from sklearn_ednn.montecarlo import (
+    EDNNEnergy,
+    ExactIsingEnergy,
+    ising_metropolis,
+    ising_observables,
+)
+from sklearn_ednn.montecarlo._energies import site_groups
+
+
+@pytest.fixture(scope="module")
+def exact_ednn():
+    """An EDNN that learned the Ising energy exactly (polynomial ridge)."""
+    X, y = make_ising(300, size=6, random_state=0)
+    return EDNNRegressor(make_pipeline(PolynomialFeatures(2), Ridge(1e-8))).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "f, c, size",
+    [(1, 1, 8), (2, 1, 8), (1, 2, 10), (2, 2, 4), (1, 3, 4), (3, 0, 6)],
+)
+def test_local_reevaluation_equals_full_reevaluation(f, c, size):
+    X, y = make_ising(60, size=size, random_state=1)
+    model = EDNNRegressor(make_tile_net(max_epochs=1), f=f, c=c, random_state=0)
+    model.fit(X, y)
+    energy = EDNNEnergy(model)
+    spins = np.random.RandomState(2).choice(np.array([-1, 1], np.int8), (3, size, size))
+    total = energy.start(spins)
+    np.testing.assert_allclose(total, model.predict(spins), rtol=1e-10)
+    for sites in site_groups(spins.shape[1:], energy.spacing(spins.shape[1:])):
+        delta = energy.delta(spins, sites)
+        for k, site in enumerate(sites):
+            flipped = spins.copy()
+            flipped[(slice(None),) + tuple(site)] *= -1
+            expected = model.predict(flipped) - model.predict(spins)
+            np.testing.assert_allclose(delta[:, k], expected, atol=1e-9)
+
+
+def test_site_groups_cover_every_site_once_and_are_independent():
+    groups = site_groups((8, 6), (3, 3))
+    sites = np.concatenate(groups)
+    assert len(sites) == 48 and len({tuple(s) for s in sites}) == 48
+    for group in groups:
+        for a, b in itertools.combinations(group, 2):
+            distance = np.minimum(np.abs(a - b), [8, 6] - np.abs(a - b))
+            assert (distance >= 3).any()
+
+
+def test_cached_energy_follows_the_chain(exact_ednn):
+    run = ising_metropolis(
+        exact_ednn,
+        [2.0, 3.0],
+        size=8,
+        n_replicas=2,
+        n_sweeps=5,
+        n_burn_in=5,
+        random_state=0,
+    )
+    final = run.spins.reshape(-1, 8, 8)
+    np.testing.assert_allclose(
+        run.energy[..., -1].reshape(-1), exact_ednn.predict(final), atol=1e-8
+    )
+    np.testing.assert_array_equal(
+        run.magnetisation[..., -1].reshape(-1), final.reshape(4, -1).sum(axis=1)
+    )
+
+
+def _boltzmann_mean_energy(T, size=4):
+    configs = np.array(list(itertools.product([-1, 1], repeat=size * size)))
+    energies = ising_energy(configs.reshape(-1, size, size))
+    weights = np.exp(-(energies - energies.min()) / T)
+    return (weights * energies).sum() / weights.sum()
+
+
+@pytest.mark.parametrize("driver", ["exact", "ednn"])
+def test_detailed_balance_on_a_tiny_lattice(driver, exact_ednn):
+    # The 4x4 lattice is enumerated exactly; the chain must sample Boltzmann.
+    T = 2.5
+    energy = ExactIsingEnergy() if driver == "exact" else EDNNEnergy(exact_ednn)
+    run = ising_metropolis(
+        energy,
+        [T],
+        size=4,
+        n_replicas=64,
+        n_sweeps=300,
+        n_burn_in=50,
+        random_state=3,
+    )
+    per_replica = run.energy[0].mean(axis=1)
+    standard_error = per_replica.std(ddof=1) / np.sqrt(len(per_replica))
+    assert abs(per_replica.mean() - _boltzmann_mean_energy(T)) < 4 * standard_error
+
+
+def test_observables_show_the_ordering_transition():
+    run = ising_metropolis(
+        None,
+        [1.5, 3.5],
+        size=12,
+        n_replicas=4,
+        n_sweeps=200,
+        n_burn_in=100,
+        random_state=0,
+    )
+    obs = ising_observables(run)
+    assert obs.abs_magnetisation[0] > 0.9 > 0.4 > obs.abs_magnetisation[1]
+    assert obs.binder[0] == pytest.approx(2 / 3, abs=0.01)
+    assert obs.energy[0] < obs.energy[1]
+    for name in ("energy", "heat_capacity", "susceptibility", "binder"):
+        assert np.all(np.isfinite(getattr(obs, name + "_error")))
+
+
+def test_ednn_energy_rejects_unsuitable_models():
+    X, y = make_ising(20, size=4, random_state=0)
+    model = EDNNRegressor(Ridge(), padding="zeros").fit(X, y)
+    with pytest.raises(ValueError, match="padding='wrap'"):
+        EDNNEnergy(model)
