@@ -28,16 +28,54 @@ def test_energies_match_explicit_neighbour_sum(n_dims):
     np.testing.assert_allclose(ising_energy(X, J=0.7), y)
 
 
-def test_metropolis_samples_the_boltzmann_distribution():
-    # Exact mean energy of the periodic 4x4 lattice at T = 3 by enumeration.
-    T = 3.0
+@pytest.mark.parametrize("algorithm", ["metropolis", "swendsen-wang"])
+@pytest.mark.parametrize("T", [2.0, 3.0])
+def test_samplers_draw_the_boltzmann_distribution(algorithm, T):
+    # Exact energy distribution of the periodic 4x4 lattice by enumeration.
     configs = np.array(list(itertools.product([-1, 1], repeat=16))).reshape(-1, 4, 4)
     energies = ising_energy(configs)
     weights = np.exp(-(energies - energies.min()) / T)
-    exact = (weights * energies).sum() / weights.sum()
-    _, y = make_ising(4000, size=4, temperature=T, n_sweeps=60, random_state=1)
-    standard_error = y.std() / np.sqrt(len(y))
-    assert abs(y.mean() - exact) < 4 * standard_error, (y.mean(), exact)
+    levels = np.unique(energies)
+    exact = np.array([weights[energies == e].sum() for e in levels]) / weights.sum()
+    X, y = make_ising(
+        4000, size=4, temperature=T, n_sweeps=60, algorithm=algorithm, random_state=1
+    )
+    np.testing.assert_array_equal(y, ising_energy(X))
+    observed = np.array([(y == e).sum() for e in levels])
+    # Pearson chi-square over the energy levels with enough expected counts.
+    expected = exact * len(y)
+    keep = expected > 5
+    chi2 = (((observed - expected) ** 2 / expected)[keep]).sum()
+    assert chi2 < 3 * keep.sum(), (chi2, keep.sum())
+
+
+def test_swendsen_wang_at_the_critical_temperature():
+    # Onsager: the infinite lattice has energy -sqrt(2) per spin at Tc.
+    X, y = make_ising(
+        8,
+        size=64,
+        temperature=CRITICAL_TEMPERATURE,
+        n_sweeps=60,
+        algorithm="swendsen-wang",
+        random_state=0,
+    )
+    assert np.mean(y) / 64**2 == pytest.approx(-np.sqrt(2), abs=0.03)
+
+
+def test_cache_dir_memoises_on_disk(tmp_path):
+    first = make_ising(
+        20, size=6, cache_dir=tmp_path, return_temperature=True, random_state=5
+    )
+    assert any(tmp_path.rglob("output.pkl"))
+    second = make_ising(
+        20, size=6, cache_dir=tmp_path, return_temperature=True, random_state=5
+    )
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    fresh = make_ising(20, size=6, return_temperature=True, random_state=5)
+    np.testing.assert_array_equal(first[0], fresh[0])
+    with pytest.raises(ValueError, match="cache_dir needs an int random_state"):
+        make_ising(5, size=4, cache_dir=tmp_path)
 
 
 def test_random_state_reproduces_and_temperatures_order():
@@ -62,6 +100,7 @@ def test_critical_temperature_is_onsagers():
         ({"n_dims": 4}, "n_dims=4 must be 1, 2 or 3"),
         ({"temperature": -1.0}, "temperatures must be positive"),
         ({"n_samples": 0}, "n_samples=0 must be >= 1"),
+        ({"algorithm": "wolff"}, "algorithm='wolff' must be one of"),
     ],
 )
 def test_bad_generator_arguments(kwargs, match):

@@ -1,6 +1,11 @@
-"""Ising configurations from vectorised checkerboard Metropolis, with exact energies."""
+"""Ising configurations from vectorised Metropolis or Swendsen-Wang, exact energies."""
+
+import numbers
 
 import numpy as np
+from joblib import Memory
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
@@ -54,6 +59,84 @@ def _checkerboard(shape):
     return parity == 0, parity == 1
 
 
+def _metropolis_sweeps(spins, beta, J, n_sweeps, rng, verbose):
+    """Checkerboard Metropolis sweeps over all lattices at once, in place."""
+    n_dims = spins.ndim - 1
+    sublattices = _checkerboard(spins.shape[1:])
+    for _ in tqdm(range(n_sweeps), disable=not verbose, desc="Metropolis sweeps"):
+        for sublattice in sublattices:
+            field = sum(
+                np.roll(spins, shift, axis=axis)
+                for axis in range(1, n_dims + 1)
+                for shift in (1, -1)
+            )
+            delta = 2.0 * J * spins * field
+            accept = rng.random_sample(spins.shape) < np.exp(-beta * delta)
+            spins[accept & sublattice] *= -1
+
+
+def _swendsen_wang_sweeps(spins, beta, J, n_sweeps, rng, verbose):
+    """Swendsen-Wang cluster updates over all lattices at once, in place.
+
+    Every satisfied bond (``J s_i s_j > 0``) is activated with probability
+    ``1 - exp(-2 beta |J|)``; the clusters of active bonds (connected
+    components of one sparse graph spanning every lattice) flip with
+    probability 1/2. Decorrelates near ``Tc`` in a few sweeps where Metropolis
+    needs thousands.
+    """
+    shape = spins.shape[1:]
+    n_nodes = spins.size
+    nodes = np.arange(n_nodes).reshape(spins.shape)
+    p_bond = -np.expm1(-2.0 * beta * abs(J))
+    for _ in tqdm(range(n_sweeps), disable=not verbose, desc="Swendsen-Wang sweeps"):
+        rows, cols = [], []
+        for axis in range(1, len(shape) + 1):
+            neighbour_spins = np.roll(spins, -1, axis=axis)
+            satisfied = J * spins * neighbour_spins > 0
+            active = satisfied & (rng.random_sample(spins.shape) < p_bond)
+            rows.append(nodes[active])
+            cols.append(np.roll(nodes, -1, axis=axis)[active])
+        rows, cols = np.concatenate(rows), np.concatenate(cols)
+        graph = coo_matrix(
+            (np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n_nodes, n_nodes)
+        )
+        n_clusters, labels = connected_components(graph, directed=False)
+        flip = rng.random_sample(n_clusters) < 0.5
+        spins.reshape(-1)[flip[labels]] *= -1
+
+
+_SAMPLERS = {"metropolis": _metropolis_sweeps, "swendsen-wang": _swendsen_wang_sweeps}
+
+
+def _sample_ising(
+    n_samples,
+    size,
+    n_dims,
+    temperature_range,
+    temperature,
+    J,
+    n_sweeps,
+    algorithm,
+    verbose,
+    random_state,
+):
+    """Generate configurations (the part that ``cache_dir`` memoises)."""
+    rng = check_random_state(random_state)
+    if temperature is None:
+        low, high = temperature_range
+        T = rng.uniform(low, high, size=n_samples)
+    else:
+        T = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n_samples,))
+        T = T.copy()
+    if not np.all(T > 0):
+        raise ValueError(f"temperatures must be positive, got minimum {T.min()}.")
+    shape = (size,) * n_dims
+    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_samples,) + shape)
+    beta = (1.0 / T).reshape((-1,) + (1,) * n_dims)
+    _SAMPLERS[algorithm](spins, beta, J, n_sweeps, rng, verbose)
+    return spins, ising_energy(spins, J=J), T
+
+
 def make_ising(
     n_samples=1000,
     *,
@@ -63,15 +146,19 @@ def make_ising(
     temperature=None,
     J=1.0,
     n_sweeps=100,
+    algorithm="metropolis",
     return_temperature=False,
+    cache_dir=None,
     verbose=False,
     random_state=None,
 ):
-    """Ising configurations sampled by Metropolis over a range of temperatures.
+    """Ising configurations sampled over a range of temperatures.
 
-    All lattices are updated at once: each sweep flips the two checkerboard
-    sublattices in turn with the Metropolis rule, vectorised over lattices and
-    sites, from random (infinite-temperature) starts. Energies are exact.
+    All lattices are updated at once, from random (infinite-temperature)
+    starts, either by checkerboard Metropolis (each sweep flips the two
+    sublattices in turn, vectorised over lattices and sites) or by
+    Swendsen-Wang cluster updates, which decorrelate near the critical
+    temperature where Metropolis is slow. Energies are exact.
 
     Parameters
     ----------
@@ -91,9 +178,15 @@ def make_ising(
     J : float, default=1.0
         Coupling; positive is ferromagnetic.
     n_sweeps : int, default=100
-        Metropolis sweeps (each site offered a flip once per sweep).
+        Sweeps of the chosen algorithm.
+    algorithm : {"metropolis", "swendsen-wang"}, default="metropolis"
+        Update scheme.
     return_temperature : bool, default=False
         If True, also return each configuration's temperature.
+    cache_dir : str or path-like, default=None
+        If given, results are memoised there with :class:`joblib.Memory`
+        (keyed by every argument), so a second call with the same arguments
+        loads them from disk. Needs an int ``random_state``.
     verbose : bool, default=False
         Show a progress bar over sweeps.
     random_state : int, RandomState instance or None, default=None
@@ -126,29 +219,28 @@ def make_ising(
         raise ValueError(
             f"n_samples={n_samples} must be >= 1 and n_sweeps={n_sweeps} >= 0."
         )
-    rng = check_random_state(random_state)
-    if temperature is None:
-        low, high = temperature_range
-        T = rng.uniform(low, high, size=n_samples)
-    else:
-        T = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n_samples,))
-        T = T.copy()
-    if not np.all(T > 0):
-        raise ValueError(f"temperatures must be positive, got minimum {T.min()}.")
-
-    shape = (size,) * n_dims
-    spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_samples,) + shape)
-    beta = (1.0 / T).reshape((-1,) + (1,) * n_dims)
-    sublattices = _checkerboard(shape)
-    for _ in tqdm(range(n_sweeps), disable=not verbose, desc="Metropolis sweeps"):
-        for sublattice in sublattices:
-            field = sum(
-                np.roll(spins, shift, axis=axis)
-                for axis in range(1, n_dims + 1)
-                for shift in (1, -1)
+    if algorithm not in _SAMPLERS:
+        raise ValueError(f"algorithm={algorithm!r} must be one of {sorted(_SAMPLERS)}.")
+    sample = _sample_ising
+    if cache_dir is not None:
+        if not isinstance(random_state, numbers.Integral):
+            raise ValueError(
+                f"cache_dir needs an int random_state to be reproducible, got "
+                f"random_state={random_state!r}."
             )
-            delta = 2.0 * J * spins * field
-            accept = rng.random_sample(spins.shape) < np.exp(-beta * delta)
-            spins[accept & sublattice] *= -1
-    y = ising_energy(spins, J=J)
+        sample = Memory(cache_dir, verbose=0).cache(_sample_ising, ignore=["verbose"])
+    if temperature is not None:
+        temperature = np.asarray(temperature, dtype=np.float64)
+    spins, y, T = sample(
+        n_samples,
+        size,
+        n_dims,
+        tuple(temperature_range),
+        temperature,
+        J,
+        n_sweeps,
+        algorithm,
+        verbose,
+        random_state,
+    )
     return (spins, y, T) if return_temperature else (spins, y)
