@@ -125,3 +125,25 @@ def test_ednn_energy_rejects_unsuitable_models():
     model = EDNNRegressor(Ridge(), padding="zeros").fit(X, y)
     with pytest.raises(ValueError, match="padding='wrap'"):
         EDNNEnergy(model)
+
+
+def test_memoised_tile_scores_give_the_same_chain():
+    X, y = make_ising(100, size=8, random_state=0)
+    model = EDNNRegressor(make_tile_net(max_epochs=1), random_state=0).fit(X, y)
+    runs = {}
+    for memoize in (False, True):
+        energy = EDNNEnergy(model, memoize=memoize)
+        runs[memoize] = ising_metropolis(
+            energy,
+            [2.3],
+            size=8,
+            n_replicas=2,
+            n_sweeps=20,
+            n_burn_in=0,
+            random_state=1,
+        )
+        runs[memoize].n_scored = energy.n_scored_
+    np.testing.assert_allclose(runs[True].energy, runs[False].energy, rtol=1e-9)
+    np.testing.assert_array_equal(runs[True].spins, runs[False].spins)
+    # At most 2**9 distinct 3x3 patterns ever reach the network.
+    assert runs[True].n_scored <= 512 < runs[False].n_scored

@@ -144,9 +144,19 @@ class EDNNEnergy:
     ----------
     model : EDNNRegressor
         Fitted single-output, single-channel EDNN with periodic padding.
+    memoize : bool, default=True
+        For spins of +1 and -1 and tiles of at most 20 sites, remember the
+        score of every tile pattern met so far (a table of ``2**n_sites``
+        entries), so each distinct pattern goes through the model once. The
+        values are the model's own (to round-off); only repeated work is saved.
+
+    Attributes
+    ----------
+    n_scored_ : int
+        Number of tiles sent to the model so far (memoised look-ups excluded).
     """
 
-    def __init__(self, model):
+    def __init__(self, model, *, memoize=True):
         check_is_fitted(model)
         if model.n_outputs_ != 1 or model.n_channels_ != 1 or model.padding != "wrap":
             raise ValueError(
@@ -160,6 +170,10 @@ class EDNNEnergy:
         self.window = tuple(f + 2 * c for f, c in zip(self.focus, self.context))
         self._scorer = model._tile_scorer()
         self._plans = {}
+        self.memoize = memoize
+        n_sites = math.prod(self.window)
+        self._table = np.full(2**n_sites, np.nan) if memoize and n_sites <= 20 else None
+        self.n_scored_ = 0
 
     def spacing(self, shape):
         """Return the distance per axis beyond which two flips share no tile.
@@ -242,6 +256,25 @@ class EDNNEnergy:
             self._plans[key] = (tile_ids, valid, window_ids, hit)
         return self._plans[key]
 
+    def _score(self, tiles):
+        """Raw model scores of flat tiles (n, W), through the memo when possible."""
+        binary = self._table is not None and np.all(np.abs(tiles) == 1)
+        if not binary:
+            self.n_scored_ += len(tiles)
+            return self._scorer(tiles.reshape((-1, 1) + self.window))[:, 0]
+        codes = (tiles > 0) @ (1 << np.arange(tiles.shape[1], dtype=np.int64))
+        scores = self._table[codes]
+        missing = np.isnan(scores)
+        if missing.any():
+            new_codes, first = np.unique(codes[missing], return_index=True)
+            patterns = tiles[missing][first]
+            self._table[new_codes] = self._scorer(
+                patterns.reshape((-1, 1) + self.window)
+            )[:, 0]
+            self.n_scored_ += len(new_codes)
+            scores = self._table[codes]
+        return scores
+
     def delta(self, spins, sites):
         """Compute the energy change of flipping each site, in every replica.
 
@@ -264,7 +297,7 @@ class EDNNEnergy:
         n_replicas = spins.shape[0]
         windows = spins.reshape(n_replicas, -1)[:, window_ids]  # (R, n, K, W)
         flipped = np.where(hit[None], -windows, windows)
-        scores = self._scorer(flipped.reshape((-1, 1) + self.window))[:, 0]
+        scores = self._score(flipped.reshape(-1, window_ids.shape[-1]))
         new = scores.reshape((n_replicas,) + tile_ids.shape) * self.model.tile_scale_[0]
         old = self.cache[:, tile_ids]
         self._pending = (tile_ids, valid, new)
