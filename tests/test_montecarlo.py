@@ -147,3 +147,42 @@ def test_memoised_tile_scores_give_the_same_chain():
     np.testing.assert_array_equal(runs[True].spins, runs[False].spins)
     # At most 2**9 distinct 3x3 patterns ever reach the network.
     assert runs[True].n_scored <= 512 < runs[False].n_scored
+
+
+def test_replica_exchange_keeps_every_temperature_boltzmann():
+    temperatures = [1.8, 2.3, 3.0]
+    run = ising_metropolis(
+        None,
+        temperatures,
+        size=4,
+        n_replicas=48,
+        n_sweeps=300,
+        n_burn_in=50,
+        exchange_every=1,
+        random_state=4,
+    )
+    assert 0.1 < run.exchange_acceptance < 1.0
+    for i, T in enumerate(temperatures):
+        per_replica = run.energy[i].mean(axis=1)
+        standard_error = per_replica.std(ddof=1) / np.sqrt(len(per_replica))
+        assert abs(per_replica.mean() - _boltzmann_mean_energy(T)) < 4 * standard_error
+    # Measurements follow the temperatures: the last one matches the final spins.
+    final = run.spins.reshape(-1, 4, 4)
+    np.testing.assert_allclose(run.energy[..., -1].reshape(-1), ising_energy(final))
+
+
+def test_initial_lattices_can_be_given():
+    start = np.ones((2, 3, 6, 6), dtype=np.int8)
+    run = ising_metropolis(
+        None,
+        [0.5, 0.6],
+        size=6,
+        n_replicas=3,
+        n_sweeps=1,
+        n_burn_in=0,
+        initial=start,
+        random_state=0,
+    )
+    assert run.magnetisation[..., 0].min() > 30  # still almost fully ordered
+    with pytest.raises(ValueError, match="expected 6 lattices"):
+        ising_metropolis(None, [1.0, 2.0], size=6, n_replicas=3, initial=start[:1])

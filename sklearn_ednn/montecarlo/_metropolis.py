@@ -29,6 +29,7 @@ def ising_metropolis(
     n_sweeps=1000,
     n_burn_in=200,
     initial="random",
+    exchange_every=None,
     verbose=False,
     random_state=None,
 ):
@@ -58,8 +59,14 @@ def ising_metropolis(
         Measured sweeps (every site offered one flip per sweep).
     n_burn_in : int, default=200
         Sweeps discarded before measuring.
-    initial : {"random", "ordered"}, default="random"
-        Start from random spins or all spins up.
+    initial : {"random", "ordered"} or array-like, default="random"
+        Start from random spins, all spins up, or given lattices of shape
+        (n_temperatures, n_replicas, size, ...) (for example equilibrated by
+        :func:`~sklearn_ednn.datasets.make_ising` with Swendsen-Wang).
+    exchange_every : int, default=None
+        If given, every that many sweeps each replica ladder proposes to swap
+        the chains of neighbouring temperatures (replica exchange, alternating
+        even and odd pairs), which speeds up equilibration near ``Tc``.
     verbose : bool, default=False
         Show a progress bar over sweeps.
     random_state : int, RandomState instance or None, default=None
@@ -72,7 +79,9 @@ def ising_metropolis(
         n_sweeps) (totals, the energy as the driving model sees it),
         ``temperatures``, ``n_sites``, ``spins`` (final lattices, shape
         (n_temperatures, n_replicas, size, ...)), ``flips_per_second``
-        (attempted flips per second of sampling) and ``acceptance``.
+        (attempted flips per second of sampling), ``acceptance`` and
+        ``exchange_acceptance``. Measurements are filed by temperature, whichever
+        chain holds it.
 
     Examples
     --------
@@ -88,21 +97,21 @@ def ising_metropolis(
     temperatures = np.asarray(temperatures, dtype=np.float64).ravel()
     if np.any(temperatures <= 0):
         raise ValueError(f"temperatures must be positive, got {temperatures}.")
-    if initial not in ("random", "ordered"):
-        raise ValueError(f"initial={initial!r} must be 'random' or 'ordered'.")
     shape = (size,) * n_dims
-    n_chains = len(temperatures) * n_replicas
-    if initial == "random":
-        spins = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_chains,) + shape)
-    else:
-        spins = np.ones((n_chains,) + shape, dtype=np.int8)
+    n_temperatures = len(temperatures)
+    n_chains = n_temperatures * n_replicas
+    spins = _initial_spins(initial, (n_chains,) + shape, rng)
+    # slot[t, r] is the chain now at temperature t in ladder r; replica
+    # exchange permutes chains between temperatures, never their spins.
+    slot = np.arange(n_chains).reshape(n_temperatures, n_replicas)
     beta = np.repeat(1.0 / temperatures, n_replicas)[:, None]
     groups = site_groups(shape, energy.spacing(shape))
     total = energy.start(spins)
     n_sites = int(np.prod(shape))
-    energies = np.empty((n_chains, n_sweeps))
-    magnetisations = np.empty((n_chains, n_sweeps))
+    energies = np.empty((n_temperatures, n_replicas, n_sweeps))
+    magnetisations = np.empty((n_temperatures, n_replicas, n_sweeps))
     accepted_count, attempted, sampling_time = 0, 0, 0.0
+    swaps_accepted, swaps_attempted = 0, 0
     chains = np.arange(n_chains)[:, None]
     for sweep in tqdm(range(n_burn_in + n_sweeps), disable=not verbose, desc="sweeps"):
         start = time.perf_counter()
@@ -118,21 +127,59 @@ def ising_metropolis(
             accepted_count += int(accept.sum())
             attempted += accept.size
         sampling_time += time.perf_counter() - start
+        if exchange_every and n_temperatures > 1 and (sweep + 1) % exchange_every == 0:
+            accepted_swaps = _exchange(slot, total, temperatures, sweep % 2, rng)
+            swaps_accepted += accepted_swaps
+            swaps_attempted += n_replicas * len(range(sweep % 2, n_temperatures - 1, 2))
+            beta[slot.reshape(-1), 0] = np.repeat(1.0 / temperatures, n_replicas)
         if sweep >= n_burn_in:
-            energies[:, sweep - n_burn_in] = total
-            magnetisations[:, sweep - n_burn_in] = spins.reshape(n_chains, -1).sum(
+            energies[..., sweep - n_burn_in] = total[slot]
+            magnetisations[..., sweep - n_burn_in] = spins.reshape(n_chains, -1).sum(
                 axis=1
-            )
-    per_temperature = (len(temperatures), n_replicas)
+            )[slot]
     return Bunch(
-        energy=energies.reshape(per_temperature + (n_sweeps,)),
-        magnetisation=magnetisations.reshape(per_temperature + (n_sweeps,)),
+        energy=energies,
+        magnetisation=magnetisations,
         temperatures=temperatures,
         n_sites=n_sites,
-        spins=spins.reshape(per_temperature + shape),
+        spins=spins[slot],
         flips_per_second=attempted / max(sampling_time, 1e-12),
         acceptance=accepted_count / max(attempted, 1),
+        exchange_acceptance=swaps_accepted / max(swaps_attempted, 1),
     )
+
+
+def _initial_spins(initial, shape, rng):
+    """Starting lattices: random, ordered, or given (one per chain)."""
+    if isinstance(initial, str):
+        if initial == "random":
+            return rng.choice(np.array([-1, 1], dtype=np.int8), size=shape)
+        if initial == "ordered":
+            return np.ones(shape, dtype=np.int8)
+        raise ValueError(
+            f"initial={initial!r} must be 'random', 'ordered' or an array of spins."
+        )
+    spins = np.asarray(initial, dtype=np.int8)
+    if spins.size != np.prod(shape):
+        raise ValueError(
+            f"initial has shape {spins.shape}; expected {shape[0]} lattices of "
+            f"shape {shape[1:]} (n_temperatures * n_replicas of them)."
+        )
+    return spins.reshape(shape).copy()
+
+
+def _exchange(slot, total, temperatures, parity, rng):
+    """Swap neighbouring temperatures' chains (even or odd pairs) in every ladder."""
+    accepted = 0
+    for t in range(parity, len(temperatures) - 1, 2):
+        cold, hot = slot[t].copy(), slot[t + 1].copy()
+        log_ratio = (1 / temperatures[t] - 1 / temperatures[t + 1]) * (
+            total[cold] - total[hot]
+        )
+        swap = np.log(rng.random_sample(len(cold))) < log_ratio
+        slot[t, swap], slot[t + 1, swap] = hot[swap], cold[swap]
+        accepted += int(swap.sum())
+    return accepted
 
 
 def _jackknife(values_fn, energy, magnetisation):
