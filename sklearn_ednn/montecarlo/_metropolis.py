@@ -242,3 +242,81 @@ def ising_observables(run):
         out[name] = np.array(values)
         out[name + "_error"] = np.array(errors)
     return Bunch(**out)
+
+
+def _binder_curve(magnetisation):
+    """Binder cumulant per temperature from (n_temperatures, n_replicas, n_sweeps)."""
+    m = magnetisation.reshape(magnetisation.shape[0], -1).astype(np.float64)
+    return 1 - np.mean(m**4, axis=1) / (3 * np.mean(m**2, axis=1) ** 2)
+
+
+def _crossing(temperatures, u_small, u_large):
+    """First temperature where the Binder curves cross, by linear interpolation."""
+    difference = u_large - u_small
+    sign_change = np.nonzero(np.diff(np.sign(difference)) != 0)[0]
+    if len(sign_change) == 0:
+        return np.nan
+    i = sign_change[0]
+    t0, t1, d0, d1 = (
+        temperatures[i],
+        temperatures[i + 1],
+        difference[i],
+        difference[i + 1],
+    )
+    return t0 - d0 * (t1 - t0) / (d1 - d0)
+
+
+def binder_crossing(small, large, *, n_bootstrap=200, random_state=None):
+    """Critical temperature from the crossing of two sizes' Binder cumulants.
+
+    Parameters
+    ----------
+    small, large : Bunch
+        Outputs of :func:`ising_metropolis` for two lattice sizes on the same
+        temperatures.
+    n_bootstrap : int, default=200
+        Bootstrap resamples of the replicas for the error bar.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    tc : float
+        Temperature where ``U_large - U_small`` changes sign (linear
+        interpolation between grid temperatures); NaN if the curves do not cross.
+    tc_error : float
+        Standard deviation of the crossing over bootstrap resamples of the
+        replicas of both runs.
+
+    Examples
+    --------
+    >>> from sklearn_ednn.montecarlo import binder_crossing, ising_metropolis
+    >>> runs = [ising_metropolis(None, [1.8, 2.3, 2.8], size=size, n_replicas=4,
+    ...                          n_sweeps=200, random_state=0) for size in (8, 16)]
+    >>> tc, error = binder_crossing(*runs, random_state=0)
+    >>> bool(1.8 < tc < 2.8)
+    True
+    """
+    if not np.array_equal(small.temperatures, large.temperatures):
+        raise ValueError("Both runs must use the same temperatures.")
+    rng = check_random_state(random_state)
+    temperatures = small.temperatures
+    tc = _crossing(
+        temperatures,
+        _binder_curve(small.magnetisation),
+        _binder_curve(large.magnetisation),
+    )
+    samples = []
+    for _ in range(n_bootstrap):
+        picks = [
+            rng.randint(run.magnetisation.shape[1], size=run.magnetisation.shape[1])
+            for run in (small, large)
+        ]
+        samples.append(
+            _crossing(
+                temperatures,
+                _binder_curve(small.magnetisation[:, picks[0]]),
+                _binder_curve(large.magnetisation[:, picks[1]]),
+            )
+        )
+    return float(tc), float(np.nanstd(samples))
