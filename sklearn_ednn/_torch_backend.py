@@ -13,13 +13,12 @@ import inspect
 import numpy as np
 import torch
 from skorch import NeuralNetRegressor
-from skorch.callbacks import LRScheduler
 from skorch.net import NeuralNet
 from torch import nn
-from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from ._nets import TileMLP
 from ._tiling import padded_indices
+from .callbacks import CosineLR
 
 __all__ = ["EDNNModule", "make_tile_net", "torch_tiles"]
 
@@ -189,9 +188,9 @@ def make_tile_net(module=TileMLP, **net_params):
     **net_params : dict
         Parameters of skorch.NeuralNetRegressor overriding the defaults:
         ``optimizer=torch.optim.Adam``,
-        ``lr=1e-3``, ``callbacks=[("lr_scheduler", LRScheduler(ReduceLROnPlateau,
-        monitor="train_loss", factor=0.5, patience=3))]`` (halve the learning
-        rate when the training loss stalls for 3 epochs), ``batch_size=64``,
+        ``lr=3e-3``, ``callbacks=[("lr_scheduler", CosineLR())]`` (cosine
+        annealing of the learning rate to 0 over ``max_epochs``),
+        ``batch_size=32``,
         ``max_epochs=100``, ``train_split=None`` (train on all data; pass e.g.
         ``skorch.dataset.ValidSplit(5)`` to hold out a validation fifth),
         ``iterator_train__shuffle=True``, ``verbose=0``.
@@ -210,19 +209,9 @@ def make_tile_net(module=TileMLP, **net_params):
     """
     defaults = dict(
         optimizer=torch.optim.Adam,
-        callbacks=[
-            (
-                "lr_scheduler",
-                LRScheduler(
-                    policy=ReduceLROnPlateau,
-                    monitor="train_loss",
-                    factor=0.5,
-                    patience=3,
-                ),
-            )
-        ],
-        lr=1e-3,
-        batch_size=64,
+        callbacks=[("lr_scheduler", CosineLR())],
+        lr=3e-3,
+        batch_size=32,
         max_epochs=100,
         train_split=None,
         iterator_train__shuffle=True,

@@ -5,6 +5,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.base import clone
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
@@ -282,3 +283,14 @@ def test_tile_network_with_wrong_output_shape_is_reported(ising_small):
 def test_unsupported_estimator_type_is_reported():
     with pytest.raises(TypeError, match="estimator='tree' is not supported"):
         EDNNRegressor("tree").fit(np.ones((3, 4)), np.ones(3))
+
+
+def test_cosine_schedule_follows_max_epochs(ising_small):
+    X, y = ising_small
+    model = EDNNRegressor(make_tile_net(max_epochs=4, lr=0.01), random_state=0)
+    model.set_params(estimator__max_epochs=6).fit(X[:64], y[:64])
+    lrs = model.estimator_.history[:, "event_lr"]
+    assert len(lrs) == 6
+    expected = [0.005 * (1 + np.cos(np.pi * epoch / 6)) for epoch in range(6)]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-6)
+    clone(model).fit(X[:64], y[:64])  # the callback survives cloning
