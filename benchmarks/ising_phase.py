@@ -43,7 +43,7 @@ RESULTS = Path(__file__).parent / "results"
 def fit_model(quick):
     """The default tile network on 8x8 lattices (or load one with --model)."""
     X, y = make_ising(4000 if quick else 20000, size=8, random_state=0)
-    net = make_tile_net(max_epochs=10 if quick else 40, batch_size=128, lr=2e-3)
+    net = make_tile_net(max_epochs=10 if quick else 40)
     return EDNNRegressor(net, f=1, c=1, random_state=0).fit(X, y)
 
 
