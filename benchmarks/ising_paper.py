@@ -97,9 +97,8 @@ def main():
     best_c = int(search.best_params_["c"])
 
     # 2. The chosen model, refitted on all training lattices.
-    model = EDNNRegressor(
-        make_tile_net(max_epochs=final_epochs, verbose=1), f=1, c=best_c, random_state=0
-    )
+    net = make_tile_net(max_epochs=final_epochs, batch_size=final_batch, verbose=1)
+    model = EDNNRegressor(net, f=1, c=best_c, random_state=0)
     tic = time.perf_counter()
     model.fit(X_train, y_train)
     train_seconds = time.perf_counter() - tic
