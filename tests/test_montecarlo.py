@@ -9,10 +9,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
-from sklearn_ednn.datasets import ising_energy, make_ising
+from sklearn_ednn.datasets import CRITICAL_TEMPERATURE, ising_energy, make_ising
 from sklearn_ednn.montecarlo import (
     EDNNEnergy,
     ExactIsingEnergy,
+    binder_crossing,
     ising_metropolis,
     ising_observables,
 )
@@ -186,3 +187,25 @@ def test_initial_lattices_can_be_given():
     assert run.magnetisation[..., 0].min() > 30  # still almost fully ordered
     with pytest.raises(ValueError, match="expected 6 lattices"):
         ising_metropolis(None, [1.0, 2.0], size=6, n_replicas=3, initial=start[:1])
+
+
+def test_binder_crossing_finds_onsagers_temperature():
+    temperatures = np.linspace(2.0, 2.6, 7)
+    runs = [
+        ising_metropolis(
+            None,
+            temperatures,
+            size=size,
+            n_replicas=8,
+            n_sweeps=400,
+            n_burn_in=100,
+            exchange_every=1,
+            random_state=size,
+        )
+        for size in (8, 16)
+    ]
+    tc, error = binder_crossing(*runs, random_state=0)
+    assert 0 < error < 0.1
+    assert abs(tc - CRITICAL_TEMPERATURE) < max(3 * error, 0.03 * CRITICAL_TEMPERATURE)
+    with pytest.raises(ValueError, match="same temperatures"):
+        binder_crossing(runs[0], ising_metropolis(None, [2.0], size=4, n_sweeps=2))
