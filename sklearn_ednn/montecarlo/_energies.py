@@ -14,6 +14,8 @@ import math
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..datasets import ising_energy
+
 __all__ = ["EDNNEnergy", "ExactIsingEnergy", "site_groups"]
 
 
@@ -89,12 +91,7 @@ class ExactIsingEnergy:
         energy : ndarray of shape (n_replicas,)
             Total energies.
         """
-        spins = spins.astype(np.float64)
-        bonds = sum(
-            (spins * np.roll(spins, 1, axis=axis)).reshape(len(spins), -1).sum(axis=1)
-            for axis in range(1, spins.ndim)
-        )
-        return -self.J * bonds
+        return ising_energy(spins, J=self.J)
 
     def delta(self, spins, sites):
         """Compute the energy change of flipping each site, in every replica.
