@@ -48,8 +48,8 @@ def main():
     n_train = 5000 if quick else 100_000
     # Choosing c trains three networks (c=3's is 7 times the work of c=1's per
     # tile), so the search uses a subset; the chosen model then sees everything.
-    n_search = 2000 if quick else 8000
-    search_epochs = 10 if quick else 15
+    n_search = 2000 if quick else 20_000
+    search_epochs = 10 if quick else 30
     final_epochs = 20 if quick else 30
     # Larger batches for the large training set: as many optimiser steps as the
     # quick run takes in far fewer epochs, at a fraction of the time per lattice.
