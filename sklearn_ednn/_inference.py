@@ -17,6 +17,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from ._tiling import pad_grid, window_view
+from ._torch_backend import module_device
 
 
 class TorchTileScorer:
@@ -43,8 +44,6 @@ class TorchTileScorer:
 
     def __call__(self, tiles):
         """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
-        from ._torch_backend import module_device
-
         dtype = getattr(torch, self.dtype)
         if self._converted is None:
             self._converted = copy.deepcopy(self.module).to(dtype).eval()

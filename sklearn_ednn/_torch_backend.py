@@ -7,10 +7,10 @@ plain skorch ``NeuralNetRegressor`` trains it with the MSE of the sum. No
 training loop lives here: skorch owns it.
 """
 
+import contextlib
 import copy
 import inspect
 
-import numpy as np
 import torch
 from skorch import NeuralNetRegressor
 from skorch.net import NeuralNet
@@ -263,22 +263,16 @@ def module_device(module):
     return torch.device("cpu")
 
 
-def fixed_seed(random_state):
-    """A context manager that seeds torch from ``random_state`` and restores it.
+@contextlib.contextmanager
+def fixed_seed(seed):
+    """Seed torch with ``seed`` inside the block and restore its state after.
 
-    Returns a null context when ``random_state`` is None, so training draws
-    from the global torch generator as usual.
+    With ``seed=None`` nothing is seeded: training draws from the global torch
+    generator as usual.
     """
-    import contextlib
-
-    if random_state is None:
-        return contextlib.nullcontext()
-    seed = int(np.random.RandomState(random_state).randint(np.iinfo(np.int32).max))
-
-    @contextlib.contextmanager
-    def seeded():
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            yield
-
-    return seeded()
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
