@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
 from ._classical import (
@@ -17,7 +16,13 @@ from ._classical import (
     is_linear_in_parameters,
 )
 from ._inference import TorchTileScorer, score_grids
-from ._sklearn_compat import _check_feature_names, _fit_context, _get_feature_names
+from ._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names,
+    _fit_context,
+    _get_feature_names,
+)
 from ._torch_backend import (
     build_ednn_net,
     fixed_seed,

@@ -104,14 +104,15 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     views = window_view(band, focus, context)
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
-    parts = []
+    scores = None
     for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles):
         batch = np.array(views[s0:s1, r0:r1])  # contiguous copy of these tiles only
-        scores = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
-        parts.append(scores.reshape(batch.shape[: 1 + n_spatial] + scores.shape[1:]))
-    # Items either hold whole samples or bands of one sample: join accordingly.
-    axis = 0 if parts[0].shape[1] == tiles_shape[1] else 1
-    scores = np.concatenate(parts, axis=axis)
+        part = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
+        if scores is None:
+            scores = np.empty(tiles_shape + part.shape[1:])
+        scores[s0:s1, r0:r1] = part.reshape(
+            batch.shape[: 1 + n_spatial] + part.shape[1:]
+        )
     if reduce:
         return scores.reshape(tiles_shape[0], -1, scores.shape[-1]).sum(axis=1)
     return scores

@@ -113,15 +113,19 @@ def ising_metropolis(
     accepted_count, attempted, sampling_time = 0, 0, 0.0
     swaps_accepted, swaps_attempted = 0, 0
     chains = np.arange(n_chains)[:, None]
+    # Fancy index of every group's sites in every chain, built once.
+    flip_index = [
+        (chains,) + tuple(sites.T[:, None, :].repeat(n_chains, axis=1))
+        for sites in groups
+    ]
     for sweep in tqdm(range(n_burn_in + n_sweeps), disable=not verbose, desc="sweeps"):
         start = time.perf_counter()
-        for sites in groups:
+        for sites, index in zip(groups, flip_index):
             delta = energy.delta(spins, sites)
             accept = rng.random_sample(delta.shape) < np.exp(
                 -beta * np.maximum(delta, 0)
             )
             energy.accept(accept, sites)
-            index = (chains,) + tuple(sites.T[:, None, :].repeat(n_chains, axis=1))
             spins[index] = np.where(accept, -spins[index], spins[index])
             total = total + np.where(accept, delta, 0.0).sum(axis=1)
             accepted_count += int(accept.sum())
@@ -182,17 +186,18 @@ def _exchange(slot, total, temperatures, parity, rng):
     return accepted
 
 
-def _jackknife(values_fn, energy, magnetisation):
-    """Mean over replicas of an observable and its jackknife error bar."""
+def _jackknife(observable, energy, magnetisation, temperature):
+    """Value of an observable over all replicas and its jackknife error bar."""
     n = energy.shape[0]
-    full = values_fn(energy.reshape(-1), magnetisation.reshape(-1))
+    full = observable(energy.reshape(-1), magnetisation.reshape(-1), temperature)
     if n < 2:
         return full, np.nan
     leave_one_out = np.array(
         [
-            values_fn(
+            observable(
                 np.delete(energy, i, axis=0).reshape(-1),
                 np.delete(magnetisation, i, axis=0).reshape(-1),
+                temperature,
             )
             for i in range(n)
         ]
@@ -234,9 +239,7 @@ def ising_observables(run):
         values, errors = [], []
         for i, T in enumerate(run.temperatures):
             m = run.magnetisation[i].astype(np.float64)
-            value, error = _jackknife(
-                lambda e_, m_, T=T, fn=function: fn(e_, m_, T), run.energy[i], m
-            )
+            value, error = _jackknife(function, run.energy[i], m, T)
             values.append(value)
             errors.append(error)
         out[name] = np.array(values)
