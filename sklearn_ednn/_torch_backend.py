@@ -18,7 +18,7 @@ from torch import nn
 
 from ._nets import TileMLP
 from ._tiling import padded_indices
-from .callbacks import CosineLR
+from .callbacks import CosineLR, RefitOutputLayer
 
 __all__ = ["EDNNModule", "make_tile_net", "torch_tiles"]
 
@@ -188,8 +188,11 @@ def make_tile_net(module=TileMLP, **net_params):
     **net_params : dict
         Parameters of skorch.NeuralNetRegressor overriding the defaults:
         ``optimizer=torch.optim.Adam``,
-        ``lr=3e-3``, ``callbacks=[("lr_scheduler", CosineLR())]`` (cosine
-        annealing of the learning rate to 0 over ``max_epochs``),
+        ``lr=3e-3``,
+        ``callbacks=[("lr_scheduler", CosineLR()), ("refit_output",
+        RefitOutputLayer())]`` (cosine annealing of the learning rate to 0
+        over ``max_epochs``, then a least-squares solve for the output layer,
+        which removes the per-tile offset error that grows with grid size),
         ``batch_size=32``,
         ``max_epochs=100``, ``train_split=None`` (train on all data; pass e.g.
         ``skorch.dataset.ValidSplit(5)`` to hold out a validation fifth),
@@ -209,7 +212,7 @@ def make_tile_net(module=TileMLP, **net_params):
     """
     defaults = dict(
         optimizer=torch.optim.Adam,
-        callbacks=[("lr_scheduler", CosineLR())],
+        callbacks=[("lr_scheduler", CosineLR()), ("refit_output", RefitOutputLayer())],
         lr=3e-3,
         batch_size=32,
         max_epochs=100,

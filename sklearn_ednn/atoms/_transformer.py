@@ -1,0 +1,184 @@
+"""A scikit-learn transformer from atomic structures to images, eq. (2)."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from .._sklearn_compat import Interval, StrOptions, _fit_context
+from ._grid import check_spacing
+from ._render import render_image
+
+
+def structure_arrays(structure):
+    """Positions, atomic numbers and cell of an ``ase.Atoms`` or a tuple."""
+    if hasattr(structure, "get_positions"):
+        return (
+            structure.get_positions(),
+            structure.get_atomic_numbers(),
+            np.asarray(structure.get_cell()),
+        )
+    try:
+        positions, atomic_numbers, cell = structure
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Expected an ase.Atoms or a (positions, numbers, cell) tuple; got "
+            f"{type(structure).__name__}."
+        ) from None
+    return np.asarray(positions), np.asarray(atomic_numbers), np.asarray(cell)
+
+
+class AtomImage(TransformerMixin, BaseEstimator):
+    """Images of atomic structures at a fixed physical resolution, eq. (2).
+
+    Each structure becomes ``V(r) = sum_i Z_i exp(-|r - r_i|^2 / 2 gamma^2)``
+    (Mills et al. 2019, eq. 2) on a periodic grid with ``resolution`` Angstrom
+    per pixel. The spacing is fixed, not the number of pixels, so a cell
+    ``k`` times larger gives an image ``k`` times larger: an
+    :class:`~sklearn_ednn.EDNNRegressor` fitted on the images of small cells
+    predicts those of large ones. Put them in a pipeline::
+
+        make_pipeline(AtomImage(resolution=0.1), EDNNRegressor(...))
+
+    Parameters
+    ----------
+    resolution : float or tuple of float, default=0.1
+        Pixel spacing in Angstrom, one for all axes or one per axis. Every
+        cell length must be a whole number of pixels (a clear error says
+        otherwise); for a rectangular cell whose sides are not multiples of
+        one spacing, give ``(Lx / Nx, Ly / Ny)``.
+    gamma : float, default=0.2
+        Width of each atom's Gaussian, in Angstrom (the paper's value).
+    n_dims : {2, 3}, default=2
+        2 projects the atoms onto the xy plane (sheets); 3 renders volumes.
+    species : tuple of int, default=None
+        One channel per listed atomic number (each weighted by ``Z``, so the
+        channels sum to the one-channel image); None gives one channel.
+    cutoff : float, default=4.0
+        Each Gaussian is cut off at ``cutoff * gamma`` along each axis.
+    dtype : {"float32", "float64"}, default="float32"
+        Data type of the images.
+
+    Attributes
+    ----------
+    n_channels_ : int
+        Channels per pixel: 1, or ``len(species)``.
+
+    See Also
+    --------
+    sklearn_ednn.atoms.render_image : The same image for one structure.
+    sklearn_ednn.atoms.render_image_torch : Its differentiable torch twin.
+
+    Notes
+    -----
+    Input is a sequence of ``ase.Atoms`` or of ``(positions, numbers, cell)``
+    tuples; cells must be orthorhombic in the image axes. Output has shape
+    ``(n_structures, N1, ..., N_n_dims)``, with a trailing channel axis when
+    ``species`` is set (fit the EDNN with ``channels=True`` then). All
+    structures in one call must give the same grid shape.
+
+    Examples
+    --------
+    A 60-atom graphene cell at 128 x 128 pixels, and a cell four times larger:
+
+    >>> from ase.build import graphene, make_supercell
+    >>> from sklearn_ednn.atoms import AtomImage
+    >>> primitive = graphene("C2", a=2.46, vacuum=5.0)
+    >>> rectangle = make_supercell(primitive, [[1, 0, 0], [1, 2, 0], [0, 0, 1]])
+    >>> sheet = rectangle.repeat((5, 3, 1))
+    >>> images = AtomImage(resolution=tuple(sheet.cell.lengths()[:2] / 128))
+    >>> images.fit_transform([sheet]).shape
+    (1, 128, 128)
+    >>> images.transform([sheet.repeat((2, 2, 1))]).shape
+    (1, 256, 256)
+    """
+
+    _parameter_constraints = {
+        "resolution": [Interval(numbers.Real, 0, None, closed="neither"), tuple],
+        "gamma": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_dims": [Interval(numbers.Integral, 2, 3, closed="both")],
+        "species": [None, tuple, list],
+        "cutoff": [Interval(numbers.Real, 0, None, closed="neither")],
+        "dtype": [StrOptions({"float32", "float64"})],
+    }
+
+    def __init__(
+        self,
+        resolution=0.1,
+        *,
+        gamma=0.2,
+        n_dims=2,
+        species=None,
+        cutoff=4.0,
+        dtype="float32",
+    ):
+        self.resolution = resolution
+        self.gamma = gamma
+        self.n_dims = n_dims
+        self.species = species
+        self.cutoff = cutoff
+        self.dtype = dtype
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X=None, y=None):
+        """Check the parameters; the transformer learns nothing from data.
+
+        Parameters
+        ----------
+        X : sequence of ase.Atoms or of (positions, numbers, cell), default=None
+            Ignored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AtomImage
+            The transformer.
+        """
+        check_spacing(self.resolution, self.n_dims)
+        self.n_channels_ = 1 if self.species is None else len(self.species)
+        return self
+
+    def transform(self, X):
+        """Render each structure.
+
+        Parameters
+        ----------
+        X : sequence of ase.Atoms or of (positions, numbers, cell)
+            Structures whose cells all give the same grid shape.
+
+        Returns
+        -------
+        images : ndarray of shape (n_structures, N1, ..., N_n_dims[, n_channels])
+            One image per structure.
+        """
+        images = []
+        for index, structure in enumerate(X):
+            positions, atomic_numbers, cell = structure_arrays(structure)
+            image = render_image(
+                positions,
+                atomic_numbers,
+                cell,
+                resolution=self.resolution,
+                gamma=self.gamma,
+                n_dims=self.n_dims,
+                species=self.species,
+                cutoff=self.cutoff,
+                dtype=np.dtype(self.dtype),
+            )
+            if images and image.shape != images[0].shape:
+                raise ValueError(
+                    f"structure {index} gives an image of shape {image.shape}, but "
+                    f"structure 0 gives {images[0].shape}: transform cells of one "
+                    f"size at a time (an EDNN predicts any size, one size per call)."
+                )
+            images.append(image)
+        if not images:
+            raise ValueError("X holds no structures.")
+        return np.stack(images)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.two_d_array = False
+        return tags

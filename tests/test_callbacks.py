@@ -1,0 +1,96 @@
+"""The skorch callbacks: the cosine schedule and the output-layer refit."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from torch import nn
+
+from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn.callbacks import CosineLR, RefitOutputLayer
+from sklearn_ednn.datasets import ising_energy
+
+
+@pytest.fixture(scope="module")
+def ising_data():
+    rng = np.random.default_rng(0)
+    X = rng.choice([-1.0, 1.0], size=(300, 6, 6))
+    return X, ising_energy(X)
+
+
+def _training_residuals(model, X, y):
+    return model.predict(X) - y
+
+
+def test_cosine_lr_follows_max_epochs():
+    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=[("lr", CosineLR())])
+    model = EDNNRegressor(net, random_state=0).fit(np.ones((4, 4, 4)), np.full(4, 16.0))
+    lrs = model.estimator_.history[:, "event_lr"]
+    np.testing.assert_allclose(lrs, 0.1 * (1 + np.cos(np.pi * np.arange(4) / 4)) / 2)
+    clone(net)  # the policy and step_every it fixes survive cloning
+
+
+def test_cosine_lr_rejects_other_policies():
+    with pytest.raises(ValueError, match="policy=.*step_every='batch'"):
+        CosineLR(step_every="batch")
+
+
+def test_refit_is_a_default_callback():
+    assert isinstance(dict(make_tile_net().callbacks)["refit_output"], RefitOutputLayer)
+
+
+def test_refit_solves_the_output_layer_least_squares(ising_data):
+    """After the refit the training residuals are orthogonal to the summed
+    features of the output layer; without it they are not."""
+    X, y = ising_data
+    with_refit = EDNNRegressor(make_tile_net(max_epochs=3), random_state=0).fit(X, y)
+    without = EDNNRegressor(
+        make_tile_net(max_epochs=3, callbacks=[("lr", CosineLR())]), random_state=0
+    ).fit(X, y)
+    history = with_refit.estimator_.history[-1]
+    assert history["refit_loss_after"] < history["refit_loss_before"]
+
+    # The bias feature is the tile count: least squares leaves no mean residual.
+    mean_refit = _training_residuals(with_refit, X, y).mean()
+    mean_plain = _training_residuals(without, X, y).mean()
+    assert abs(mean_refit) < 1e-4 * np.abs(y).mean()
+    assert abs(mean_plain) > 10 * abs(mean_refit)
+
+    # The weights: residuals are orthogonal to the output layer's summed input.
+    module = with_refit.estimator_.module_
+    features = []
+    hook = module.tile_module.layers[-1].register_forward_hook(
+        lambda layer, args, out: features.append(args[0].double())
+    )
+    with torch.no_grad():
+        module(torch.as_tensor(X[..., None], dtype=torch.float32))
+    hook.remove()
+    summed = features[0].reshape(len(X), 36, -1).sum(dim=1).numpy()
+    residuals = _training_residuals(with_refit, X, y) / with_refit.tile_scale_[0]
+    correlation = (
+        summed.T
+        @ residuals
+        / (np.linalg.norm(summed, axis=0) * np.linalg.norm(residuals) + 1e-12)
+    )
+    assert np.abs(correlation).max() < 1e-3
+
+
+class SummedTileNet(nn.Module):
+    """A tile network whose output is not a linear layer's."""
+
+    def __init__(self, tile_shape, n_channels=1, n_outputs=1):
+        super().__init__()
+        self.linear = nn.Linear(n_channels * int(np.prod(tile_shape)), 4)
+
+    def forward(self, tiles):
+        return torch.tanh(self.linear(tiles.flatten(1))).sum(dim=1, keepdim=True)
+
+
+def test_refit_warns_and_keeps_other_networks(ising_data):
+    X, y = ising_data
+    net = make_tile_net(SummedTileNet, max_epochs=2)
+    plain = make_tile_net(SummedTileNet, max_epochs=2, callbacks=[("lr", CosineLR())])
+    with pytest.warns(UserWarning, match="last torch.nn.Linear.*left as trained"):
+        refit = EDNNRegressor(net, random_state=0).fit(X, y)
+    expected = EDNNRegressor(plain, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(refit.predict(X), expected.predict(X))
