@@ -107,7 +107,17 @@ class RefitOutputLayer(Callback):
         self.alpha = alpha
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Solve for the output layer on the training data."""
+        """Solve for the output layer on the training data.
+
+        Parameters
+        ----------
+        net : skorch.NeuralNet
+            The trained net; its module is an :class:`~sklearn_ednn.EDNNModule`.
+        X, y : array-like, default=None
+            The data given to ``fit`` (targets already scaled by the estimator).
+        **kwargs : dict
+            Other arguments skorch passes to callbacks; unused.
+        """
         if X is None or y is None:
             return
         dataset, _ = net.get_split_datasets(X, y)
