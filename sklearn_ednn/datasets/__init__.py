@@ -4,5 +4,21 @@ Like :mod:`sklearn.datasets`, generators are named ``make_*`` and return arrays.
 """
 
 from ._ising import CRITICAL_TEMPERATURE, ising_energy, make_ising
+from ._sheets import (
+    LATTICE_CONSTANT,
+    SHEET_KINDS,
+    make_sheets,
+    sheet_cell,
+    tersoff_bcn,
+)
 
-__all__ = ["CRITICAL_TEMPERATURE", "ising_energy", "make_ising"]
+__all__ = [
+    "CRITICAL_TEMPERATURE",
+    "LATTICE_CONSTANT",
+    "SHEET_KINDS",
+    "ising_energy",
+    "make_ising",
+    "make_sheets",
+    "sheet_cell",
+    "tersoff_bcn",
+]
