@@ -50,7 +50,7 @@ def main():
     # tile), so the search uses a subset; the chosen model then sees everything.
     n_search = 2000 if quick else 20_000
     search_epochs = 10 if quick else 30
-    final_epochs = 20 if quick else 30
+    final_epochs = 20 if quick else 40
     # Larger batches for the large training set: as many optimiser steps as the
     # quick run takes in far fewer epochs, at a fraction of the time per lattice.
     final_batch = 32 if quick else 128

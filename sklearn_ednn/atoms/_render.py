@@ -3,10 +3,10 @@
 ``V(r) = sum_i Z_i exp(-|r - r_i|^2 / (2 gamma^2))``, summed over periodic
 images. The Gaussian is separable, ``exp(-|d|^2 / 2g^2) = prod_a exp(-d_a^2 /
 2g^2)``, and truncated per axis at ``cutoff * gamma``, so each atom touches a
-small box of pixels. The image is built in stripes along the first axis: for a
-stripe of ``R`` rows, a dense ``(R, n_atoms)`` matrix of first-axis factors
-times a sparse ``(n_atoms, pixels per row)`` matrix of the other axes' factors
-gives the stripe in one scipy product, with no per-atom Python loop.
+small box of pixels. The image is built in stripes along the last axis: for a
+stripe of ``R`` columns, a sparse ``(pixels per column, n_atoms)`` matrix of
+the other axes' factors times a dense ``(n_atoms, R)`` matrix of last-axis
+factors gives the stripe in one scipy product, with no per-atom Python loop.
 """
 
 import numpy as np
@@ -14,9 +14,9 @@ from scipy import sparse
 
 from ._grid import check_render_parameters, kernel_windows
 
-# Rows per stripe: enough atoms per product to amortise the Python loop,
-# few enough that the dense first-axis factor stays mostly non-zero.
-_MIN_STRIPE_ROWS = 32
+# Columns per stripe: enough atoms per product to amortise the Python loop,
+# few enough that the dense last-axis factor stays mostly non-zero.
+_MIN_STRIPE_COLUMNS = 32
 
 
 def gaussian_windows(coordinates, length, spacing, gamma, cutoff):
@@ -25,60 +25,77 @@ def gaussian_windows(coordinates, length, spacing, gamma, cutoff):
     return start, np.where(inside, np.exp(-(offsets**2) / (2 * gamma**2)), 0.0)
 
 
-def _other_axes_factor(positions, weights, lengths, shape, spacing, gamma, cutoff):
-    """Sparse (n_atoms, prod(shape[1:])) matrix: weight times axes 1.. factors."""
+def _leading_axes_factor(positions, weights, lengths, shape, spacing, gamma, cutoff):
+    """Weight times the factors of all axes but the last, as flat pixel windows.
+
+    Returns ``(pixels, values)``, both of shape ``(n_atoms, window**(d-1))``:
+    flat indices into the leading axes (row-major) and the matching values.
+    """
     n_atoms = len(weights)
-    columns = np.zeros((n_atoms, 1), dtype=np.int64)
+    pixels = np.zeros((n_atoms, 1), dtype=np.int64)
     values = weights[:, None].astype(np.float64)
-    for axis in range(1, len(shape)):
+    for axis in range(len(shape) - 1):
         start, factor = gaussian_windows(
             positions[:, axis], lengths[axis], spacing[axis], gamma, cutoff
         )
-        pixels = np.mod(start[:, None] + np.arange(factor.shape[1]), shape[axis])
-        columns = (columns[:, :, None] * shape[axis] + pixels[:, None, :]).reshape(
+        axis_pixels = np.mod(start[:, None] + np.arange(factor.shape[1]), shape[axis])
+        pixels = (pixels[:, :, None] * shape[axis] + axis_pixels[:, None, :]).reshape(
             n_atoms, -1
         )
         values = (values[:, :, None] * factor[:, None, :]).reshape(n_atoms, -1)
-    width = columns.shape[1]
-    return sparse.csr_matrix(
-        (values.ravel(), columns.ravel(), np.arange(0, n_atoms * width + 1, width)),
-        shape=(n_atoms, int(np.prod(shape[1:]))),
-    )
+    return pixels, values
 
 
 def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff):
-    """Add one channel's atoms to ``out`` (shape = grid shape), in place."""
+    """Add one channel's atoms to ``out`` (shape = grid shape), in place.
+
+    Stripes run along the last axis: a stripe of columns ``[c, c + R)`` is
+    ``A @ F``, with ``A`` the sparse (leading pixels, atoms) matrix of
+    leading-axes factors and ``F`` the dense (atoms, R) last-axis factors of
+    the atoms whose window meets the stripe. scipy writes the product in the
+    image's own layout, so it is added to ``out`` without a transpose.
+    """
     if len(weights) == 0:
         return
     shape = out.shape
-    rest = _other_axes_factor(
-        positions, weights, lengths, shape, spacing, gamma, cutoff
-    ).astype(out.dtype)
-    start, first = gaussian_windows(
-        positions[:, 0], lengths[0], spacing[0], gamma, cutoff
+    start, last = gaussian_windows(
+        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff
     )
-    first = first.astype(out.dtype)
-    width = first.shape[1]
-    # Distinct rows within a stripe (rows <= shape[0]) make the in-place
-    # add below exact even when a window wraps around a small cell.
-    rows = min(shape[0], max(_MIN_STRIPE_ROWS, 2 * width))
     order = np.argsort(start, kind="stable")
-    sorted_start = start[order]
-    flat_out = out.reshape(shape[0], -1)
-    for stripe in range(sorted_start[0], sorted_start[-1] + width, rows):
-        # Atoms whose window [start, start + width) meets [stripe, stripe + rows).
-        lo = np.searchsorted(sorted_start, stripe - width + 1)
-        hi = np.searchsorted(sorted_start, stripe + rows)
+    start, last = start[order], last[order].astype(out.dtype)
+    pixels, values = _leading_axes_factor(
+        positions[order], weights[order], lengths, shape, spacing, gamma, cutoff
+    )
+    values = values.astype(out.dtype)
+    n_leading, per_atom = int(np.prod(shape[:-1])), pixels.shape[1]
+    width, n_columns = last.shape[1], shape[-1]
+    # Distinct columns within a stripe (R <= n_columns) make the in-place add
+    # below exact even when a window wraps around a small cell.
+    columns = min(n_columns, max(_MIN_STRIPE_COLUMNS, 2 * width))
+    flat_out = out.reshape(n_leading, n_columns)
+    for stripe in range(start[0], start[-1] + width, columns):
+        # Atoms whose window [start, start + width) meets the stripe.
+        lo = np.searchsorted(start, stripe - width + 1)
+        hi = np.searchsorted(start, stripe + columns)
         if hi == lo:
             continue
-        atoms = order[lo:hi]
-        local = start[atoms, None] + np.arange(width) - stripe
-        keep = (local >= 0) & (local < rows)
-        dense = np.zeros((len(atoms), rows), dtype=out.dtype)
-        dense[np.nonzero(keep)[0], local[keep]] = first[atoms][keep]
-        # (rest.T @ dense) is (pixels per row, rows): scipy's sparse @ dense.
-        block = (rest[atoms].T @ dense).T
-        flat_out[np.mod(np.arange(stripe, stripe + rows), shape[0])] += block
+        leading = sparse.csc_matrix(
+            (
+                values[lo:hi].ravel(),
+                pixels[lo:hi].ravel(),
+                np.arange(0, (hi - lo) * per_atom + 1, per_atom),
+            ),
+            shape=(n_leading, hi - lo),
+        )
+        local = start[lo:hi, None] + np.arange(width) - stripe
+        keep = (local >= 0) & (local < columns)
+        factor = np.zeros((hi - lo, columns), dtype=out.dtype)
+        factor[np.nonzero(keep)[0], local[keep]] = last[lo:hi][keep]
+        block = leading @ factor
+        if 0 <= stripe and stripe + columns <= n_columns:
+            flat_out[:, stripe : stripe + columns] += block
+        else:
+            flat_out[:, np.mod(np.arange(stripe, stripe + columns), n_columns)] += block
 
 
 def render_image(

@@ -1,0 +1,305 @@
+"""The paper's atoms results (Mills et al. 2019, sections 3.2-3.3), with Tersoff labels.
+
+Hexagonal B/C/N sheets (graphene, h-BN, heterostructures, vacancies, pores) from
+Langevin MD, labelled by the B-C-N Tersoff potential, are drawn as images (eq. 2)
+and learned by an EDNN whose tile model is the paper's 13-convolution network.
+The same network on the whole image (one tile with periodic context) is the
+non-EDNN baseline, trained on the same data for the same number of epochs. The
+EDNN fitted on 60-atom cells then predicts cells 4, 16 and 25 times larger,
+checked against the potential.
+
+Choices (see the README's atoms section): 64 x 64 pixels per 60-atom cell
+(0.19 Angstrom per pixel, so gamma = 0.2 Angstrom is one pixel); focus 16 pixels
+(3.1 Angstrom, 16 tiles per cell) and context 16 pixels: the Tersoff energy of a
+bond depends on the neighbours of both its atoms, about 2 bonds (2.9 Angstrom)
+around it. ``GridSearchCV`` over f and c on a small budget shows the choice.
+
+Prints one table with the paper's figures beside ours, saves
+``results/atoms_paper.json`` and the figure-5/9-style plots as
+``results/atoms_paper.png``.
+
+Usage: ``python benchmarks/atoms_paper.py [--quick]``.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from sklearn.model_selection import GridSearchCV, ShuffleSplit
+
+from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
+from sklearn_ednn.atoms import AtomImage, render_image
+from sklearn_ednn.datasets import make_sheets, sheet_cell, tersoff_bcn
+
+RESULTS = Path(__file__).parent / "results"
+CACHE = Path(__file__).parent / ".cache"
+
+PIXELS_PER_CELL = 64
+CELL_AREA = float(np.prod(sheet_cell().cell.lengths()[:2]))  # Angstrom^2
+
+# Paper (DFT, section 3.2.1): mean absolute error on held-out 60-atom cells.
+PAPER = {
+    "ednn_meV_per_A2": 1.122,
+    "baseline_meV_per_A2": 2.529,
+    "seconds_per_60": 0.057,
+}
+TARGET = {
+    "ednn_meV_per_A2": 0.5,
+    "ratio_to_baseline": 0.5,
+    "transfer_ratio_25x": 1.5,
+    "render_60_atoms_ms": 2.0,
+    "render_atoms_per_s": 1e6,
+}
+
+
+def tile_net(epochs, batch_size):
+    """The paper's tile CNN at half width, trained with the default recipe."""
+    return make_tile_net(
+        TileCNN, module__width=0.5, max_epochs=epochs, batch_size=batch_size, lr=1e-3
+    )
+
+
+def errors_mev(predicted, true, n_atoms, area):
+    """Mean and median absolute errors in meV per atom and per Angstrom^2."""
+    error = 1000 * np.abs(predicted - true)
+    return {
+        "mean_meV_per_atom": float(np.mean(error / n_atoms)),
+        "median_meV_per_atom": float(np.median(error / n_atoms)),
+        "mean_meV_per_A2": float(np.mean(error / area)),
+        "median_meV_per_A2": float(np.median(error / area)),
+        "mean_meV_total": float(np.mean(error)),
+    }
+
+
+def render_timings(n_repeat):
+    """Image time for the paper's 60-atom, 256x256 image; atoms/s at 0.05 A."""
+    cell = sheet_cell()
+    resolution = tuple(cell.cell.lengths()[:2] / 256)
+    times = []
+    for _ in range(n_repeat):
+        tic = time.perf_counter()
+        render_image(cell.positions, cell.numbers, cell.cell, resolution=resolution)
+        times.append(time.perf_counter() - tic)
+    large = sheet_cell((20, 20))  # 24 000 atoms
+    fine = (0.05, large.cell.lengths()[1] / round(large.cell.lengths()[1] / 0.05))
+    tic = time.perf_counter()
+    render_image(large.positions, large.numbers, large.cell, resolution=fine)
+    throughput = len(large) / (time.perf_counter() - tic)
+    return {
+        "render_60_atoms_ms": 1000 * float(np.median(times)),
+        "render_atoms_per_s": float(throughput),
+        "throughput_atoms": len(large),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    args = parser.parse_args()
+    quick = args.quick
+    n_train, n_test = (400, 100) if quick else (6000, 1000)
+    epochs = 4 if quick else 40
+    search_epochs = 2 if quick else 8
+    n_search = 200 if quick else 1500
+    batch = 16
+    big_counts = {2: 4, 4: 2, 5: 2} if quick else {2: 20, 4: 10, 5: 10}
+    start = time.perf_counter()
+
+    sheets, energy = make_sheets(
+        n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
+    )
+    resolution = tuple(sheet_cell().cell.lengths()[:2] / PIXELS_PER_CELL)
+    images = AtomImage(resolution).fit_transform(sheets)
+    n_atoms = np.array([len(s) for s in sheets])
+    X_train, y_train = images[:n_train], energy[:n_train]
+    X_test, y_test = images[n_train:], energy[n_train:]
+    data_seconds = time.perf_counter() - start
+
+    # 1. f and c on a small budget.
+    search = GridSearchCV(
+        EDNNRegressor(tile_net(search_epochs, batch), random_state=0),
+        {"f": [16, 32], "c": [8, 16]},
+        cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
+        scoring="neg_mean_absolute_error",
+        refit=False,
+        verbose=2,
+    )
+    search.fit(X_train[:n_search], y_train[:n_search])
+    search_results = {
+        f"f={p['f']},c={p['c']}": float(-score)
+        for p, score in zip(
+            search.cv_results_["params"], search.cv_results_["mean_test_score"]
+        )
+    }
+
+    # 2. EDNN (f=16, c=16) and the one-tile baseline, same data and epochs.
+    fitted, timings = {}, {}
+    for name, f in [("ednn", 16), ("baseline", PIXELS_PER_CELL)]:
+        model = EDNNRegressor(tile_net(epochs, batch), f=f, c=16, random_state=0)
+        tic = time.perf_counter()
+        fitted[name] = model.fit(X_train, y_train)
+        timings[f"{name}_train_minutes"] = (time.perf_counter() - tic) / 60
+    test = {
+        name: errors_mev(model.predict(X_test), y_test, n_atoms[n_train:], CELL_AREA)
+        for name, model in fitted.items()
+    }
+    ratio = test["ednn"]["mean_meV_per_A2"] / test["baseline"]["mean_meV_per_A2"]
+
+    # 3. Transfer to larger cells, against the potential.
+    transfer, transfer_points = {}, {}
+    ednn = fitted["ednn"]
+    for k, count in big_counts.items():
+        big, big_energy = make_sheets(
+            count,
+            repeat=(k, k),
+            snapshots_per_run=1,
+            random_state=k,
+            cache_dir=CACHE,
+            n_jobs=2,
+        )
+        tic = time.perf_counter()
+        predicted = ednn.predict(AtomImage(resolution).fit_transform(big))
+        ednn_seconds = time.perf_counter() - tic
+        atoms = np.array([len(s) for s in big])
+        tic = time.perf_counter()
+        for structure in big:
+            structure = structure.copy()
+            structure.calc = tersoff_bcn()
+            structure.get_potential_energy()
+        tersoff_seconds = time.perf_counter() - tic
+        transfer[f"{k * k}x"] = {
+            **errors_mev(predicted, big_energy, atoms, k * k * CELL_AREA),
+            "n_cells": count,
+            "atoms": int(atoms.mean()),
+            "ednn_ms_per_atom": 1000 * ednn_seconds / atoms.sum(),
+            "tersoff_ms_per_atom": 1000 * tersoff_seconds / atoms.sum(),
+        }
+        transfer_points[k * k] = (big_energy / atoms, predicted / atoms)
+    transfer_ratio = (
+        transfer["25x"]["mean_meV_per_atom"] / test["ednn"]["mean_meV_per_atom"]
+    )
+    render = render_timings(20 if quick else 200)
+    total_minutes = (time.perf_counter() - start) / 60
+
+    rows = [
+        (
+            "EDNN, 60-atom test [meV/A^2]",
+            PAPER["ednn_meV_per_A2"],
+            TARGET["ednn_meV_per_A2"],
+            test["ednn"]["mean_meV_per_A2"],
+        ),
+        (
+            "baseline, 60-atom test [meV/A^2]",
+            PAPER["baseline_meV_per_A2"],
+            None,
+            test["baseline"]["mean_meV_per_A2"],
+        ),
+        ("EDNN / baseline", 0.44, TARGET["ratio_to_baseline"], ratio),
+        (
+            "per-atom error, 25x / 60-atom",
+            None,
+            TARGET["transfer_ratio_25x"],
+            transfer_ratio,
+        ),
+        (
+            "image of 60 atoms, 256x256 [ms]",
+            390.0,
+            TARGET["render_60_atoms_ms"],
+            render["render_60_atoms_ms"],
+        ),
+        (
+            "render throughput [atoms/s]",
+            None,
+            TARGET["render_atoms_per_s"],
+            render["render_atoms_per_s"],
+        ),
+    ]
+
+    def cell(value):
+        return f"{value:>12.4g}" if value is not None else f"{'-':>12}"
+
+    print(f"\n{'quantity':<36} {'paper':>12} {'target':>12} {'ours':>12}")
+    for label, paper, target, ours in rows:
+        print(f"{label:<36} {cell(paper)} {cell(target)} {cell(ours)}")
+    print(
+        f"EDNN 60-atom test: {test['ednn']['mean_meV_per_atom']:.2f} meV/atom mean, "
+        f"{test['ednn']['median_meV_per_atom']:.2f} median"
+    )
+    for size, result in transfer.items():
+        print(
+            f"{size:>4} ({result['atoms']} atoms): {result['mean_meV_per_atom']:.2f} "
+            f"meV/atom, {result['mean_meV_total']:.0f} meV total; EDNN "
+            f"{result['ednn_ms_per_atom']:.3f} ms/atom, Tersoff "
+            f"{result['tersoff_ms_per_atom']:.3f} ms/atom (paper's EDNN "
+            f"{1000 * PAPER['seconds_per_60'] / 60:.2f} ms/atom)"
+        )
+    print(f"search (validation MAE, eV): {search_results}")
+    print(
+        f"training: EDNN {timings['ednn_train_minutes']:.1f} min, baseline "
+        f"{timings['baseline_train_minutes']:.1f} min; whole benchmark "
+        f"{total_minutes:.1f} min (data {data_seconds:.0f} s)"
+    )
+
+    RESULTS.mkdir(exist_ok=True)
+    name = "atoms_paper_quick" if quick else "atoms_paper"
+    result = {
+        "quick": quick,
+        "n_train": n_train,
+        "n_test": n_test,
+        "epochs": epochs,
+        "pixels_per_cell": PIXELS_PER_CELL,
+        "resolution_A": resolution,
+        "search": search_results,
+        "test": test,
+        "ednn_over_baseline": ratio,
+        "transfer": transfer,
+        "transfer_ratio_25x": transfer_ratio,
+        **render,
+        **timings,
+        "total_minutes": total_minutes,
+        "paper": PAPER,
+        "target": TARGET,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
+    per_atom_true = y_test / n_atoms[n_train:]
+    for ax, key in zip(axes[:2], ["ednn", "baseline"]):
+        predicted = fitted[key].predict(X_test) / n_atoms[n_train:]
+        ax.plot(per_atom_true, predicted, ".", ms=3)
+        lims = [per_atom_true.min(), per_atom_true.max()]
+        ax.plot(lims, lims, "k--", lw=0.7)
+        ax.set(
+            title=f"{key}, 60-atom test",
+            xlabel="Tersoff E / atom [eV]",
+            ylabel="predicted E / atom [eV]",
+        )
+    for size, (true, predicted) in transfer_points.items():
+        axes[2].plot(true, 1000 * (predicted - true), "o", ms=4, label=f"{size}x cell")
+    axes[2].plot(
+        per_atom_true,
+        1000 * (fitted["ednn"].predict(X_test) / n_atoms[n_train:] - per_atom_true),
+        ".",
+        ms=2,
+        alpha=0.4,
+        label="60 atoms",
+    )
+    axes[2].axhline(0, color="k", lw=0.7)
+    axes[2].set(
+        title="EDNN transfer",
+        xlabel="Tersoff E / atom [eV]",
+        ylabel="error [meV / atom]",
+    )
+    axes[2].legend()
+    fig.savefig(RESULTS / f"{name}.png", dpi=120)
+    print(f"saved {RESULTS / (name + '.json')} and {RESULTS / (name + '.png')}")
+
+
+if __name__ == "__main__":
+    main()
