@@ -227,3 +227,19 @@ def test_unlisted_species_and_mixed_sizes_are_clear_errors():
     images.set_params(species=None)
     with pytest.raises(ValueError, match="structure 1 gives an image of shape"):
         images.fit_transform([sheet, sheet.repeat((2, 1, 1))])
+
+
+def test_out_buffer_is_overwritten_and_checked(rattled_bn):
+    kwargs = dict(resolution=tuple(rattled_bn.cell.lengths()[:2] / (30, 26)))
+    args = (rattled_bn.positions, rattled_bn.numbers, rattled_bn.cell)
+    expected = render_image(*args, **kwargs)
+    buffer = np.full((30, 26), np.nan, dtype=np.float32)
+    assert render_image(*args, out=buffer, **kwargs) is buffer
+    np.testing.assert_array_equal(buffer, expected)
+    channels = np.full((30, 26, 2), np.nan, dtype=np.float32)
+    render_image(*args, species=(5, 7), out=channels, **kwargs)
+    np.testing.assert_allclose(channels.sum(axis=-1), expected, atol=1e-5)
+    with pytest.raises(ValueError, match=r"out has shape \(26, 30\)"):
+        render_image(*args, out=np.zeros((26, 30), np.float32), **kwargs)
+    with pytest.raises(ValueError, match="C-contiguous: False"):
+        render_image(*args, out=np.zeros((26, 30), np.float32).T, **kwargs)

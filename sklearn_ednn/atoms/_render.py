@@ -109,6 +109,7 @@ def render_image(
     species=None,
     cutoff=4.0,
     dtype=np.float32,
+    out=None,
 ):
     """The image of eq. (2) for one periodic structure, on a fixed-spacing grid.
 
@@ -138,6 +139,11 @@ def render_image(
         Each Gaussian is cut off at ``cutoff * gamma`` along each axis.
     dtype : numpy dtype, default=numpy.float32
         Data type of the image.
+    out : ndarray, default=None
+        A C-contiguous array of the image's shape to overwrite with the image
+        (its dtype is used). Reusing one saves the allocation, which for large
+        images costs as much as drawing them: the operating system zeroes
+        every new page on first touch.
 
     Returns
     -------
@@ -163,8 +169,18 @@ def render_image(
             f"{len(positions)} positions but {len(numbers)} atomic numbers."
         )
     masks = species_masks(numbers, species)
-    image = np.zeros((len(masks), *shape), dtype=dtype)
-    for channel, mask in zip(image, masks):
+    image_shape = shape if species is None else (*shape, len(masks))
+    if out is None:
+        out = np.empty(image_shape, dtype=dtype)
+    elif out.shape != image_shape or not out.flags.c_contiguous:
+        raise ValueError(
+            f"out has shape {out.shape} (C-contiguous: {out.flags.c_contiguous}); "
+            f"expected a C-contiguous array of shape {image_shape}."
+        )
+    # One channel at a time, drawn into a contiguous grid.
+    channel = out if species is None else np.empty(shape, dtype=out.dtype)
+    for index, mask in enumerate(masks):
+        channel[...] = 0
         _deposit(
             channel,
             positions[mask],
@@ -174,7 +190,9 @@ def render_image(
             gamma,
             cutoff,
         )
-    return image[0] if species is None else np.moveaxis(image, 0, -1)
+        if species is not None:
+            out[..., index] = channel
+    return out
 
 
 def species_masks(numbers, species):

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context
-from ._grid import check_spacing
+from ._grid import check_render_parameters, check_spacing
 from ._render import render_image
 
 
@@ -152,10 +152,26 @@ class AtomImage(TransformerMixin, BaseEstimator):
         images : ndarray of shape (n_structures, N1, ..., N_n_dims[, n_channels])
             One image per structure.
         """
-        images = []
-        for index, structure in enumerate(X):
+        structures = list(X)
+        if not structures:
+            raise ValueError("X holds no structures.")
+        images = None
+        for index, structure in enumerate(structures):
             positions, atomic_numbers, cell = structure_arrays(structure)
-            image = render_image(
+            _, _, shape = check_render_parameters(
+                cell, self.resolution, self.gamma, self.cutoff, self.n_dims
+            )
+            if self.species is not None:
+                shape = (*shape, len(self.species))
+            if images is None:
+                images = np.empty((len(structures), *shape), dtype=self.dtype)
+            elif shape != images.shape[1:]:
+                raise ValueError(
+                    f"structure {index} gives an image of shape {shape}, but "
+                    f"structure 0 gives {images.shape[1:]}: transform cells of one "
+                    f"size at a time (an EDNN predicts any size, one size per call)."
+                )
+            render_image(
                 positions,
                 atomic_numbers,
                 cell,
@@ -164,18 +180,9 @@ class AtomImage(TransformerMixin, BaseEstimator):
                 n_dims=self.n_dims,
                 species=self.species,
                 cutoff=self.cutoff,
-                dtype=np.dtype(self.dtype),
+                out=images[index],
             )
-            if images and image.shape != images[0].shape:
-                raise ValueError(
-                    f"structure {index} gives an image of shape {image.shape}, but "
-                    f"structure 0 gives {images[0].shape}: transform cells of one "
-                    f"size at a time (an EDNN predicts any size, one size per call)."
-                )
-            images.append(image)
-        if not images:
-            raise ValueError("X holds no structures.")
-        return np.stack(images)
+        return images
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
