@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import torch
-from scipy import linalg
+from sklearn.linear_model import RidgeCV
 from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
@@ -57,33 +57,42 @@ class CosineLR(LRScheduler):
 
 
 class RefitOutputLayer(Callback):
-    """Refit the tile network's output layer by least squares after training.
+    """Refit the tile network's output layer by regularised least squares.
 
     An EDNN's prediction is linear in the weights of the tile network's last
     ``torch.nn.Linear`` layer: with ``h(t)`` that layer's input for tile ``t``,
     the total is ``W @ sum_t h(t) + n_tiles * b``. When training ends, this
-    callback sums ``h`` over the tiles of every training grid and solves for
-    ``W`` and ``b`` in closed form (ridge regression in float64), keeping the
-    rest of the network as trained.
+    callback sums ``h`` over the tiles of every training grid and solves, in
+    closed form and float64, for the correction to ``W`` and ``b`` that best
+    fits the training targets, keeping the rest of the network as trained.
 
     Stochastic optimisers leave a small error in the per-tile offset ``b`` that
     hardly shows on the training grids but is multiplied by the number of tiles
     on a large grid: an offset error of 1e-5 per tile is 0.0006 on an 8x8 grid
-    and 0.16 on a 128x128 one. The least-squares solution removes it, and can
-    only lower the training loss: the new weights are kept only if they do.
+    and 0.16 on a 128x128 one. The solve removes it.
+
+    The correction is a ridge regression of the training residuals, so it
+    shrinks toward the trained weights, and its penalty is chosen from
+    ``alphas`` by efficient leave-one-out cross-validation
+    (:class:`~sklearn.linear_model.RidgeCV`): with many more grids than
+    weights it is an exact least-squares fit; with few, a large penalty keeps
+    the network as trained instead of interpolating the training set.
 
     Parameters
     ----------
-    alpha : float, default=1e-8
-        Ridge penalty, relative to the mean diagonal of the normal equations;
-        it only guards against unused (dead) features.
+    alphas : array-like of float, default=numpy.logspace(-10, 4, 15)
+        Candidate penalties, relative to the mean diagonal of the normal
+        equations.
 
     Attributes
     ----------
+    alpha_ : float
+        The chosen relative penalty.
     loss_before_, loss_after_ : float
         Mean squared error on the training data before and after the refit,
-        in the network's (scaled) target units; also recorded in the net's
-        history as ``refit_loss_before`` and ``refit_loss_after``.
+        in the network's (scaled) target units. The three are also recorded
+        in the net's history as ``refit_alpha``, ``refit_loss_before`` and
+        ``refit_loss_after``.
 
     Notes
     -----
@@ -103,8 +112,8 @@ class RefitOutputLayer(Callback):
     >>> net = make_tile_net(callbacks=[("lr_scheduler", CosineLR())])
     """
 
-    def __init__(self, alpha=1e-8):
-        self.alpha = alpha
+    def __init__(self, alphas=None):
+        self.alphas = alphas
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Solve for the output layer on the training data.
@@ -131,22 +140,27 @@ class RefitOutputLayer(Callback):
         if layer.bias is not None:
             # The bias is added once per tile: its feature is the tile count.
             summed = np.hstack([summed, n_tiles[:, None]])
-        gram = summed.T @ summed
-        ridge = self.alpha * np.trace(gram) / len(gram)
-        coef = linalg.solve(
-            gram + ridge * np.eye(len(gram)), summed.T @ targets, assume_a="pos"
-        )
+        alphas = np.logspace(-10, 4, 15) if self.alphas is None else self.alphas
+        scale = np.mean(summed**2) * len(summed)
+        ridge = RidgeCV(alphas=np.asarray(alphas) * scale, fit_intercept=False)
+        ridge.fit(summed, targets - totals)
+        correction = ridge.coef_.reshape(targets.shape[1], -1)
+        self.alpha_ = float(ridge.alpha_ / scale)
         self.loss_before_ = float(np.mean((totals - targets) ** 2))
-        self.loss_after_ = float(np.mean((summed @ coef - targets) ** 2))
+        self.loss_after_ = float(
+            np.mean((totals + summed @ correction.T - targets) ** 2)
+        )
+        net.history.record("refit_alpha", self.alpha_)
         net.history.record("refit_loss_before", self.loss_before_)
         net.history.record("refit_loss_after", self.loss_after_)
-        if not self.loss_after_ < self.loss_before_:
-            return
         n_in = layer.in_features
         with torch.no_grad():
-            layer.weight.copy_(torch.as_tensor(coef[:n_in].T))
+            weight = layer.weight.double() + torch.as_tensor(correction[:, :n_in])
+            layer.weight.copy_(weight)
             if layer.bias is not None:
-                layer.bias.copy_(torch.as_tensor(coef[n_in]))
+                layer.bias.copy_(
+                    layer.bias.double() + torch.as_tensor(correction[:, n_in])
+                )
 
 
 class _NoOutputLayer(ValueError):

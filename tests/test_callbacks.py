@@ -43,7 +43,10 @@ def test_refit_solves_the_output_layer_least_squares(ising_data):
     """After the refit the training residuals are orthogonal to the summed
     features of the output layer; without it they are not."""
     X, y = ising_data
-    with_refit = EDNNRegressor(make_tile_net(max_epochs=3), random_state=0).fit(X, y)
+    exact = [("lr", CosineLR()), ("refit", RefitOutputLayer(alphas=[1e-10]))]
+    with_refit = EDNNRegressor(
+        make_tile_net(max_epochs=3, callbacks=exact), random_state=0
+    ).fit(X, y)
     without = EDNNRegressor(
         make_tile_net(max_epochs=3, callbacks=[("lr", CosineLR())]), random_state=0
     ).fit(X, y)
@@ -73,6 +76,28 @@ def test_refit_solves_the_output_layer_least_squares(ising_data):
         / (np.linalg.norm(summed, axis=0) * np.linalg.norm(residuals) + 1e-12)
     )
     assert np.abs(correlation).max() < 1e-3
+
+
+def test_refit_penalty_guards_against_few_grids(ising_data):
+    """With fewer grids (40) than output weights (65) an exact solve
+    interpolates the training set; the leave-one-out penalty generalises
+    better, and better than the briefly trained network itself."""
+    X, y = ising_data
+    held_out_error = {}
+    for name, refit in [
+        ("plain", []),
+        ("exact", [("refit", RefitOutputLayer(alphas=[1e-10]))]),
+        ("loo", [("refit", RefitOutputLayer())]),
+    ]:
+        net = make_tile_net(
+            max_epochs=2, lr=1e-3, callbacks=[("lr", CosineLR())] + refit
+        )
+        model = EDNNRegressor(net, random_state=0).fit(X[:40], y[:40])
+        held_out_error[name] = np.abs(model.predict(X[40:]) - y[40:]).mean()
+        if name == "loo":
+            assert dict(model.estimator_.callbacks_)["refit"].alpha_ > 1e-6
+    assert held_out_error["loo"] < 0.9 * held_out_error["exact"]
+    assert held_out_error["loo"] < 0.9 * held_out_error["plain"]
 
 
 class SummedTileNet(nn.Module):

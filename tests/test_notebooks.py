@@ -10,8 +10,14 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.mark.parametrize("name", ["ising.ipynb"])
-def test_notebook_runs_in_quick_mode(name, monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    "name, markers",
+    [
+        ("ising.ipynb", ["chosen:", "Tc ="]),
+        ("atoms.ipynb", ["held-out error:", "atoms predicted in", "contributions sum"]),
+    ],
+)
+def test_notebook_runs_in_quick_mode(name, markers, monkeypatch, tmp_path):
     monkeypatch.setenv("SKLEARN_EDNN_QUICK", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     notebook = nbformat.read(EXAMPLES / name, as_version=4)
@@ -35,5 +41,5 @@ def test_notebook_runs_in_quick_mode(name, monkeypatch, tmp_path):
         for cell in notebook.cells
         for output in cell.get("outputs", [])
     )
-    assert "chosen:" in text and "Tc =" in text
+    assert all(marker in text for marker in markers)
     assert os.environ["SKLEARN_EDNN_QUICK"] == "1"
