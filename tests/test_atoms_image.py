@@ -243,3 +243,15 @@ def test_out_buffer_is_overwritten_and_checked(rattled_bn):
         render_image(*args, out=np.zeros((26, 30), np.float32), **kwargs)
     with pytest.raises(ValueError, match="C-contiguous: False"):
         render_image(*args, out=np.zeros((26, 30), np.float32).T, **kwargs)
+
+
+def test_threads_draw_the_same_image():
+    sheet = rectangular_sheet(15, 9)
+    sheet.rattle(0.2, seed=4)
+    # 900 columns: about 28 stripes, enough to be split among threads.
+    kwargs = dict(resolution=tuple(sheet.cell.lengths()[:2] / (1200, 900)))
+    args = (sheet.positions, sheet.numbers, sheet.cell)
+    serial = render_image(*args, **kwargs)
+    for n_jobs in (2, 3):
+        threaded = render_image(*args, n_jobs=n_jobs, **kwargs)
+        np.testing.assert_allclose(threaded, serial, atol=1e-6)

@@ -10,6 +10,7 @@ factors gives the stripe in one scipy product, with no per-atom Python loop.
 """
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
 from ._grid import check_render_parameters, kernel_windows
@@ -46,7 +47,7 @@ def _leading_axes_factor(positions, weights, lengths, shape, spacing, gamma, cut
     return pixels, values
 
 
-def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff):
+def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs=None):
     """Add one channel's atoms to ``out`` (shape = grid shape), in place.
 
     Stripes run along the last axis: a stripe of columns ``[c, c + R)`` is
@@ -73,12 +74,14 @@ def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff):
     # below exact even when a window wraps around a small cell.
     columns = min(n_columns, max(_MIN_STRIPE_COLUMNS, 2 * width))
     flat_out = out.reshape(n_leading, n_columns)
-    for stripe in range(start[0], start[-1] + width, columns):
+    stripes = list(range(start[0], start[-1] + width, columns))
+
+    def draw(stripe):
         # Atoms whose window [start, start + width) meets the stripe.
         lo = np.searchsorted(start, stripe - width + 1)
         hi = np.searchsorted(start, stripe + columns)
         if hi == lo:
-            continue
+            return
         leading = sparse.csc_matrix(
             (
                 values[lo:hi].ravel(),
@@ -97,6 +100,23 @@ def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff):
         else:
             flat_out[:, np.mod(np.arange(stripe, stripe + columns), n_columns)] += block
 
+    n_threads = effective_n_jobs(n_jobs)
+    if n_threads == 1 or len(stripes) < 4 * n_threads + 4:
+        for stripe in stripes:
+            draw(stripe)
+        return
+    # Each stripe writes only its own columns, so stripes may run at once
+    # unless they meet modulo the cell: only the two at each end of the
+    # unwrapped range can (they span at most n_columns + width). Draw the
+    # middle ones in threads (scipy and numpy release the GIL), the ends after.
+    middle = np.array_split(np.array(stripes[2:-2]), n_threads)
+    Parallel(n_jobs=n_threads, prefer="threads")(
+        delayed(lambda group: [draw(stripe) for stripe in group])(group)
+        for group in middle
+    )
+    for stripe in stripes[:2] + stripes[-2:]:
+        draw(stripe)
+
 
 def render_image(
     positions,
@@ -110,6 +130,7 @@ def render_image(
     cutoff=4.0,
     dtype=np.float32,
     out=None,
+    n_jobs=None,
 ):
     """The image of eq. (2) for one periodic structure, on a fixed-spacing grid.
 
@@ -144,6 +165,9 @@ def render_image(
         (its dtype is used). Reusing one saves the allocation, which for large
         images costs as much as drawing them: the operating system zeroes
         every new page on first touch.
+    n_jobs : int, default=None
+        Threads drawing stripes of a large image at once (joblib semantics:
+        None is 1, -1 all cores).
 
     Returns
     -------
@@ -189,6 +213,7 @@ def render_image(
             spacing,
             gamma,
             cutoff,
+            n_jobs,
         )
         if species is not None:
             out[..., index] = channel
