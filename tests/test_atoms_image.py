@@ -246,10 +246,10 @@ def test_out_buffer_is_overwritten_and_checked(rattled_bn):
 
 
 def test_threads_draw_the_same_image():
-    sheet = rectangular_sheet(15, 9)
+    sheet = rectangular_sheet(5, 30)
     sheet.rattle(0.2, seed=4)
-    # 900 columns: about 28 stripes, enough to be split among threads.
-    kwargs = dict(resolution=tuple(sheet.cell.lengths()[:2] / (1200, 900)))
+    # 2000 columns of 0.064 Angstrom: 36 stripes of 56, split among threads.
+    kwargs = dict(resolution=tuple(sheet.cell.lengths()[:2] / (100, 2000)))
     args = (sheet.positions, sheet.numbers, sheet.cell)
     serial = render_image(*args, **kwargs)
     for n_jobs in (2, 3):
