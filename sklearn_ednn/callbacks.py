@@ -127,7 +127,8 @@ class RefitOutputLayer(Callback):
         **kwargs : dict
             Other arguments skorch passes to callbacks; unused.
         """
-        if X is None or y is None:
+        if X is None or y is None or not len(net.history):
+            # No data, or no epoch ran (max_epochs=0): nothing was trained.
             return
         dataset, _ = net.get_split_datasets(X, y)
         try:

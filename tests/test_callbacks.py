@@ -119,3 +119,12 @@ def test_refit_warns_and_keeps_other_networks(ising_data):
         refit = EDNNRegressor(net, random_state=0).fit(X, y)
     expected = EDNNRegressor(plain, random_state=0).fit(X, y)
     np.testing.assert_array_equal(refit.predict(X), expected.predict(X))
+
+
+def test_refit_skips_a_net_trained_for_no_epochs(ising_data):
+    X, y = ising_data
+    untrained = EDNNRegressor(make_tile_net(max_epochs=0), random_state=0).fit(X, y)
+    plain = EDNNRegressor(
+        make_tile_net(max_epochs=0, callbacks=[("lr", CosineLR())]), random_state=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(untrained.predict(X), plain.predict(X))
