@@ -24,6 +24,7 @@ Usage: ``python benchmarks/atoms_paper.py [--quick]``.
 import argparse
 import json
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -36,6 +37,9 @@ from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
 from sklearn_ednn.atoms import AtomImage, render_image
 from sklearn_ednn.datasets import make_sheets, sheet_cell, tersoff_bcn
+
+# matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
+warnings.filterwarnings("ignore", message="'where' used without 'out'")
 
 RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
