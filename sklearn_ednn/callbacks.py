@@ -214,8 +214,9 @@ def _summed_layer_inputs(net, layer, dataset):
                     "to be its output layer; its summed output is not the "
                     "network's prediction."
                 )
-            summed = layer_in.reshape(n_samples, per_grid, -1).sum(dim=1)
-            inputs.append(summed.double().cpu().numpy())
+            # Summed in float64: a grid may have many tiles.
+            summed = layer_in.double().reshape(n_samples, per_grid, -1).sum(dim=1)
+            inputs.append(summed.cpu().numpy())
             n_tiles.append(np.full(n_samples, per_grid, dtype=np.float64))
             totals.append(total.double().cpu().numpy().reshape(n_samples, -1))
             target = torch.as_tensor(batch[1]).double().cpu().numpy()
