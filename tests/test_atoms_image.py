@@ -255,3 +255,10 @@ def test_threads_draw_the_same_image():
     for n_jobs in (2, 3):
         threaded = render_image(*args, n_jobs=n_jobs, **kwargs)
         np.testing.assert_allclose(threaded, serial, atol=1e-6)
+
+
+def test_structures_must_be_atoms_or_tuples():
+    with pytest.raises(TypeError, match=r"ase.Atoms or a \(positions, numbers, cell\)"):
+        AtomImage().fit_transform([5])
+    with pytest.raises(ValueError, match="no structures"):
+        AtomImage().fit_transform([])
