@@ -62,10 +62,15 @@ TARGET = {
 }
 
 
-def tile_net(epochs, batch_size):
+def tile_net(epochs, batch_size, verbose=0):
     """The paper's tile CNN at half width, trained with the default recipe."""
     return make_tile_net(
-        TileCNN, module__width=0.5, max_epochs=epochs, batch_size=batch_size, lr=1e-3
+        TileCNN,
+        module__width=0.5,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        lr=1e-3,
+        verbose=verbose,
     )
 
 
@@ -166,7 +171,11 @@ def main():
     # 2. EDNN (f=16, c=16) and the one-tile baseline, same data and epochs.
     fitted, timings = {}, {}
     for name, f in [("ednn", 16), ("baseline", PIXELS_PER_CELL)]:
-        model = EDNNRegressor(tile_net(epochs, batch), f=f, c=16, random_state=0)
+        # verbose: the loss of every epoch in the log (the first full run
+        # ended at the constant predictor, with no history to say when).
+        model = EDNNRegressor(
+            tile_net(epochs, batch, verbose=1), f=f, c=16, random_state=0
+        )
         tic = time.perf_counter()
         fitted[name] = model.fit(X_train, y_train)
         timings[f"{name}_train_minutes"] = (time.perf_counter() - tic) / 60
