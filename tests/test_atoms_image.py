@@ -43,39 +43,32 @@ def rattled_bn():
     return sheet
 
 
-@pytest.mark.parametrize("gamma", [0.2, 0.6])
-def test_numpy_image_is_eq_2_with_periodic_images(rattled_bn, gamma):
-    lengths = rattled_bn.cell.lengths()
-    shape = (40, 34)
+def drawn_and_direct(sheet, gamma, cutoff, shape=(40, 34)):
+    """The sheet's numpy image (float64) and eq. (2) evaluated directly."""
+    lengths = sheet.cell.lengths()[:2]
     image = render_image(
-        rattled_bn.positions,
-        rattled_bn.numbers,
-        rattled_bn.cell,
-        resolution=tuple(lengths[:2] / shape),
+        sheet.positions,
+        sheet.numbers,
+        sheet.cell,
+        resolution=tuple(lengths / shape),
         gamma=gamma,
-        cutoff=7.0,
+        cutoff=cutoff,
         dtype=np.float64,
     )
     expected = direct_image(
-        rattled_bn.positions[:, :2], rattled_bn.numbers, lengths[:2], shape, gamma
+        sheet.positions[:, :2], sheet.numbers, lengths, shape, gamma
     )
+    return image, expected
+
+
+@pytest.mark.parametrize("gamma", [0.2, 0.6])
+def test_numpy_image_is_eq_2_with_periodic_images(rattled_bn, gamma):
+    image, expected = drawn_and_direct(rattled_bn, gamma, cutoff=7.0)
     np.testing.assert_allclose(image, expected, atol=1e-9 * expected.max())
 
 
 def test_truncation_error_is_bounded_by_the_cutoff(rattled_bn):
-    lengths = rattled_bn.cell.lengths()
-    shape = (40, 34)
-    image = render_image(
-        rattled_bn.positions,
-        rattled_bn.numbers,
-        rattled_bn.cell,
-        resolution=tuple(lengths[:2] / shape),
-        cutoff=3.0,
-        dtype=np.float64,
-    )
-    expected = direct_image(
-        rattled_bn.positions[:, :2], rattled_bn.numbers, lengths[:2], shape, 0.2
-    )
+    image, expected = drawn_and_direct(rattled_bn, 0.2, cutoff=3.0)
     error = np.abs(image - expected).max()
     # One atom's missing tail is at most Z exp(-cutoff^2 / 2); neighbours add
     # at most a few such tails to a pixel.

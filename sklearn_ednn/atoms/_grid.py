@@ -126,3 +126,18 @@ def check_render_parameters(cell, resolution, gamma, cutoff, n_dims):
     spacing = check_spacing(resolution, n_dims)
     lengths = cell_lengths(cell, n_dims)
     return spacing, lengths, grid_shape(lengths, spacing)
+
+
+def check_atoms(positions_shape, numbers):
+    """Atomic numbers as a flat array, checked against the positions' shape."""
+    numbers = np.asarray(numbers).reshape(-1)
+    if (
+        len(positions_shape) != 2
+        or positions_shape[1] != 3
+        or positions_shape[0] != len(numbers)
+    ):
+        raise ValueError(
+            f"positions must have shape (n_atoms, 3) with one atomic number per "
+            f"atom; got {tuple(positions_shape)} and {len(numbers)} numbers."
+        )
+    return numbers

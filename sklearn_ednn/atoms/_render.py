@@ -13,7 +13,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
-from ._grid import check_render_parameters, kernel_windows
+from ._grid import check_atoms, check_render_parameters, kernel_windows
 
 # Columns per stripe: enough atoms per product to amortise the Python loop,
 # few enough that the dense last-axis factor stays mostly non-zero.
@@ -186,12 +186,9 @@ def render_image(
     spacing, lengths, shape = check_render_parameters(
         cell, resolution, gamma, cutoff, n_dims
     )
-    positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)[:, :n_dims]
-    numbers = np.asarray(numbers).reshape(-1)
-    if len(numbers) != len(positions):
-        raise ValueError(
-            f"{len(positions)} positions but {len(numbers)} atomic numbers."
-        )
+    positions = np.asarray(positions, dtype=np.float64)
+    numbers = check_atoms(positions.shape, numbers)
+    positions = positions[:, :n_dims]
     masks = species_masks(numbers, species)
     image_shape = shape if species is None else (*shape, len(masks))
     if out is None:

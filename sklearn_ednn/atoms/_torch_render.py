@@ -11,7 +11,7 @@ model, forces.
 import numpy as np
 import torch
 
-from ._grid import check_render_parameters, kernel_windows
+from ._grid import check_atoms, check_render_parameters, kernel_windows
 from ._render import species_masks
 
 # Atoms per index_add call: bounds the (atoms, window**n_dims) buffers.
@@ -117,12 +117,7 @@ def render_image_torch(
     positions = torch.as_tensor(positions)
     if not positions.is_floating_point():
         positions = positions.double()
-    numbers = np.asarray(numbers).reshape(-1)
-    if positions.ndim != 2 or positions.shape[1] != 3 or len(numbers) != len(positions):
-        raise ValueError(
-            f"positions must have shape (n_atoms, 3) with one atomic number per "
-            f"atom; got {tuple(positions.shape)} and {len(numbers)} numbers."
-        )
+    numbers = check_atoms(tuple(positions.shape), numbers)
     channels = []
     for mask in species_masks(numbers, species):
         flat = torch.zeros(int(np.prod(shape)), dtype=dtype, device=positions.device)
