@@ -9,14 +9,22 @@ EDNN fitted on 60-atom cells then predicts cells 4, 16 and 25 times larger,
 checked against the potential.
 
 Choices (see the README's atoms section): 64 x 64 pixels per 60-atom cell
-(0.19 Angstrom per pixel, so gamma = 0.2 Angstrom is one pixel); focus 16 pixels
-(3.1 Angstrom, 16 tiles per cell) and context 16 pixels: the Tersoff energy of a
-bond depends on the neighbours of both its atoms, about 2 bonds (2.9 Angstrom)
-around it. ``GridSearchCV`` over f and c on a small budget shows the choice.
+(0.19 Angstrom per pixel, so gamma = 0.2 Angstrom is one pixel), one channel
+per element (B, C, N); focus 16 pixels (3.1 Angstrom, 16 tiles per cell) and
+context 16 pixels: the Tersoff energy of a bond depends on the neighbours of
+both its atoms, about 2 bonds (2.9 Angstrom) around it. ``GridSearchCV`` over
+f and c on a small budget shows the choice. Every training batch is moved and
+mirrored at random (:class:`~sklearn_ednn.augmentation.PeriodicAugmentation`),
+for the EDNN and the baseline alike.
+
+It also repeats the paper's blur study (figure 6): the test error with the
+context rim, or a centred square of the focus of equal area, blurred in every
+tile.
 
 Prints one table with the paper's figures beside ours, saves
-``results/atoms_paper.json`` and the figure-5/9-style plots as
-``results/atoms_paper.png``.
+``results/atoms_paper.json`` and the figure-5/6/9-style plots as
+``results/atoms_paper.png``, and the fitted pipeline (AtomImage + EDNN) as
+``.cache/atoms_paper_ednn.joblib`` for ``atoms_mc.py``.
 
 Usage: ``python benchmarks/atoms_paper.py [--quick]``.
 """
@@ -27,16 +35,20 @@ import time
 import warnings
 from pathlib import Path
 
+import joblib
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
+from sklearn.pipeline import make_pipeline
 
 from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
 from sklearn_ednn.atoms import AtomImage, render_image
+from sklearn_ednn.augmentation import PeriodicAugmentation
 from sklearn_ednn.datasets import make_sheets, sheet_cell, tersoff_bcn
+from sklearn_ednn.inspection import predict_blurred, tile_region_mask
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
@@ -45,6 +57,7 @@ RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
 
 PIXELS_PER_CELL = 64
+SPECIES = (5, 6, 7)
 CELL_AREA = float(np.prod(sheet_cell().cell.lengths()[:2]))  # Angstrom^2
 
 # Paper (DFT, section 3.2.1): mean absolute error on held-out 60-atom cells.
@@ -63,14 +76,26 @@ TARGET = {
 
 
 def tile_net(epochs, batch_size, verbose=0):
-    """The paper's tile CNN at half width, trained with the default recipe."""
+    """The paper's tile CNN at half width, on randomly moved training grids."""
     return make_tile_net(
         TileCNN,
         module__width=0.5,
         max_epochs=epochs,
         batch_size=batch_size,
         lr=1e-3,
+        iterator_train__collate_fn=PeriodicAugmentation(),
         verbose=verbose,
+    )
+
+
+def ednn(f, epochs, batch_size, verbose=0):
+    """An EDNN on the species channels of the sheet images."""
+    return EDNNRegressor(
+        tile_net(epochs, batch_size, verbose),
+        f=f,
+        c=16,
+        channels=True,
+        random_state=0,
     )
 
 
@@ -128,24 +153,45 @@ def render_timings(n_repeat):
     }
 
 
+def blur_study(model, X, y, n_atoms, fractions=(0.1, 0.2, 0.3, 0.45)):
+    """Test error with the context rim or a focus-centred square blurred.
+
+    For a 48-pixel tile (f = 16, c = 16) the whole context is 8/9 of the tile;
+    the rims here stay inside it, and each centred square has the same area.
+    """
+    result = {"area": {}, "mean_meV_per_atom": {}}
+    for region in ("rim", "centre"):
+        areas, errors = [], []
+        for fraction in fractions:
+            mask = tile_region_mask(model.focus_, model.context_, region, fraction)
+            predicted = predict_blurred(model, X, mask, sigma=2.0)
+            areas.append(float(mask.mean()))
+            errors.append(float(np.mean(1000 * np.abs(predicted - y) / n_atoms)))
+        result["area"][region] = areas
+        result["mean_meV_per_atom"][region] = errors
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run in minutes")
     args = parser.parse_args()
     quick = args.quick
     n_train, n_test = (400, 100) if quick else (6000, 1000)
-    epochs = 4 if quick else 40
+    epochs = 4 if quick else 60
     search_epochs = 2 if quick else 8
     n_search = 200 if quick else 1500
     batch = 16
     big_counts = {2: 4, 4: 2, 5: 2} if quick else {2: 20, 4: 10, 5: 10}
+    run_name = "atoms_paper_quick" if quick else "atoms_paper"
     start = time.perf_counter()
 
     sheets, energy = make_sheets(
         n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
     )
     resolution = tuple(sheet_cell().cell.lengths()[:2] / PIXELS_PER_CELL)
-    images = AtomImage(resolution).fit_transform(sheets)
+    image = AtomImage(resolution, species=SPECIES)
+    images = image.fit_transform(sheets)
     n_atoms = np.array([len(s) for s in sheets])
     X_train, y_train = images[:n_train], energy[:n_train]
     X_test, y_test = images[n_train:], energy[n_train:]
@@ -153,7 +199,7 @@ def main():
 
     # 1. f and c on a small budget.
     search = GridSearchCV(
-        EDNNRegressor(tile_net(search_epochs, batch), random_state=0),
+        ednn(16, search_epochs, batch),
         {"f": [16, 32], "c": [8, 16]},
         cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
         scoring="neg_mean_absolute_error",
@@ -171,11 +217,8 @@ def main():
     # 2. EDNN (f=16, c=16) and the one-tile baseline, same data and epochs.
     fitted, timings = {}, {}
     for name, f in [("ednn", 16), ("baseline", PIXELS_PER_CELL)]:
-        # verbose: the loss of every epoch in the log (the first full run
-        # ended at the constant predictor, with no history to say when).
-        model = EDNNRegressor(
-            tile_net(epochs, batch, verbose=1), f=f, c=16, random_state=0
-        )
+        # verbose: the loss of every epoch in the log.
+        model = ednn(f, epochs, batch, verbose=1)
         tic = time.perf_counter()
         fitted[name] = model.fit(X_train, y_train)
         timings[f"{name}_train_minutes"] = (time.perf_counter() - tic) / 60
@@ -187,7 +230,7 @@ def main():
 
     # 3. Transfer to larger cells, against the potential.
     transfer, transfer_points = {}, {}
-    ednn = fitted["ednn"]
+    ednn_model = fitted["ednn"]
     for k, count in big_counts.items():
         big, big_energy = make_sheets(
             count,
@@ -198,7 +241,7 @@ def main():
             n_jobs=2,
         )
         tic = time.perf_counter()
-        predicted = ednn.predict(AtomImage(resolution).fit_transform(big))
+        predicted = ednn_model.predict(image.transform(big))
         ednn_seconds = time.perf_counter() - tic
         atoms = np.array([len(s) for s in big])
         tic = time.perf_counter()
@@ -219,6 +262,14 @@ def main():
         transfer["25x"]["mean_meV_per_atom"] / test["ednn"]["mean_meV_per_atom"]
     )
     render = render_timings(20 if quick else 200)
+
+    # 4. Figure 6: blur the context rim or a centred focus square of every
+    # tile, equal areas, and compare the test error.
+    blur = blur_study(ednn_model, X_test, y_test, n_atoms[n_train:])
+
+    # The fitted pipeline, for atoms_mc.py and the examples.
+    CACHE.mkdir(exist_ok=True)
+    joblib.dump(make_pipeline(image, ednn_model), CACHE / f"{run_name}_ednn.joblib")
     total_minutes = (time.perf_counter() - start) / 60
 
     rows = [
@@ -280,13 +331,23 @@ def main():
     )
     print(f"search (validation MAE, eV): {search_results}")
     print(
+        "blur (test meV/atom): "
+        + "; ".join(
+            f"{region} "
+            + ", ".join(
+                f"{area:.2f}: {error:.1f}"
+                for area, error in zip(blur["area"][region], errors)
+            )
+            for region, errors in blur["mean_meV_per_atom"].items()
+        )
+    )
+    print(
         f"training: EDNN {timings['ednn_train_minutes']:.1f} min, baseline "
         f"{timings['baseline_train_minutes']:.1f} min; whole benchmark "
         f"{total_minutes:.1f} min (data {data_seconds:.0f} s)"
     )
 
     RESULTS.mkdir(exist_ok=True)
-    name = "atoms_paper_quick" if quick else "atoms_paper"
     result = {
         "quick": quick,
         "n_train": n_train,
@@ -300,14 +361,15 @@ def main():
         "transfer": transfer,
         "transfer_ratio_25x": transfer_ratio,
         **render,
+        "blur": blur,
         **timings,
         "total_minutes": total_minutes,
         "paper": PAPER,
         "target": TARGET,
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"{run_name}.json").write_text(json.dumps(result, indent=2))
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4), constrained_layout=True)
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
     per_atom_true = y_test / n_atoms[n_train:]
     for ax, key in zip(axes[:2], ["ednn", "baseline"]):
         predicted = fitted[key].predict(X_test) / n_atoms[n_train:]
@@ -336,8 +398,23 @@ def main():
         ylabel="error [meV / atom]",
     )
     axes[2].legend()
-    fig.savefig(RESULTS / f"{name}.png", dpi=120)
-    print(f"saved {RESULTS / (name + '.json')} and {RESULTS / (name + '.png')}")
+    for region, marker in [("rim", "o-"), ("centre", "s-")]:
+        axes[3].plot(
+            blur["area"][region],
+            blur["mean_meV_per_atom"][region],
+            marker,
+            label=f"{region} blurred",
+        )
+    axes[3].axhline(test["ednn"]["mean_meV_per_atom"], color="k", lw=0.7)
+    axes[3].set(
+        title="blur in every tile (fig. 6)",
+        xlabel="blurred share of the tile",
+        ylabel="test error [meV / atom]",
+        yscale="log",
+    )
+    axes[3].legend()
+    fig.savefig(RESULTS / f"{run_name}.png", dpi=120)
+    print(f"saved {RESULTS / run_name}.json and .png")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from ase.build import graphene, make_supercell
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sklearn_ednn.atoms import AtomImage, render_image, render_image_torch
+from sklearn_ednn.atoms import AtomImage, _render, render_image, render_image_torch
 
 
 def rectangular_sheet(nx=1, ny=1, a=2.46, symbols="C2"):
@@ -33,6 +33,14 @@ def direct_image(positions, weights, lengths, shape, gamma):
             )
             image += weight * np.exp(-squared / (2 * gamma**2))
     return image
+
+
+@pytest.fixture(params=["compiled", "stripes"])
+def drawing(request, monkeypatch):
+    """Run a test with numba's kernel and again with the scipy stripes."""
+    if request.param == "stripes":
+        monkeypatch.setattr(_render, "draw_rows", None)
+    return request.param
 
 
 @pytest.fixture
@@ -62,7 +70,7 @@ def drawn_and_direct(sheet, gamma, cutoff, shape=(40, 34)):
 
 
 @pytest.mark.parametrize("gamma", [0.2, 0.6])
-def test_numpy_image_is_eq_2_with_periodic_images(rattled_bn, gamma):
+def test_numpy_image_is_eq_2_with_periodic_images(rattled_bn, gamma, drawing):
     image, expected = drawn_and_direct(rattled_bn, gamma, cutoff=7.0)
     np.testing.assert_allclose(image, expected, atol=1e-9 * expected.max())
 
@@ -75,7 +83,7 @@ def test_truncation_error_is_bounded_by_the_cutoff(rattled_bn):
     assert 0 < error < 4 * 7 * np.exp(-(3.0**2) / 2)
 
 
-def test_three_dimensional_image_is_eq_2():
+def test_three_dimensional_image_is_eq_2(drawing):
     rng = np.random.default_rng(1)
     lengths = np.array([3.0, 2.4, 2.7])
     positions = rng.uniform(-1, 4, size=(5, 3))
@@ -222,7 +230,7 @@ def test_unlisted_species_and_mixed_sizes_are_clear_errors():
         images.fit_transform([sheet, sheet.repeat((2, 1, 1))])
 
 
-def test_out_buffer_is_overwritten_and_checked(rattled_bn):
+def test_out_buffer_is_overwritten_and_checked(rattled_bn, drawing):
     kwargs = dict(resolution=tuple(rattled_bn.cell.lengths()[:2] / (30, 26)))
     args = (rattled_bn.positions, rattled_bn.numbers, rattled_bn.cell)
     expected = render_image(*args, **kwargs)
@@ -238,7 +246,7 @@ def test_out_buffer_is_overwritten_and_checked(rattled_bn):
         render_image(*args, out=np.zeros((26, 30), np.float32).T, **kwargs)
 
 
-def test_threads_draw_the_same_image():
+def test_threads_draw_the_same_image(drawing):
     sheet = rectangular_sheet(5, 30)
     sheet.rattle(0.2, seed=4)
     # 2000 columns of 0.064 Angstrom: 36 stripes of 56, split among threads.
@@ -248,6 +256,29 @@ def test_threads_draw_the_same_image():
     for n_jobs in (2, 3):
         threaded = render_image(*args, n_jobs=n_jobs, **kwargs)
         np.testing.assert_allclose(threaded, serial, atol=1e-6)
+
+
+@pytest.mark.parametrize("pixels", [(3, 5), (16, 9)])
+def test_compiled_and_stripe_paths_agree_on_wrapping_windows(pixels, monkeypatch):
+    # A 2.5 x 2.1 Angstrom cell is narrower than a window of cutoff 6 gamma =
+    # 3.6 Angstrom: every window wraps around it, some columns twice.
+    rng = np.random.default_rng(1)
+    positions, numbers = rng.uniform(-3, 6, (7, 3)), rng.integers(1, 9, 7)
+    cell = [2.5, 2.1, 8.0]
+    kwargs = dict(resolution=(2.5 / pixels[0], 2.1 / pixels[1]), gamma=0.6, cutoff=6.0)
+    compiled = render_image(positions, numbers, cell, dtype=np.float64, **kwargs)
+    monkeypatch.setattr(_render, "draw_rows", None)
+    stripes = render_image(positions, numbers, cell, dtype=np.float64, **kwargs)
+    np.testing.assert_allclose(compiled, stripes, rtol=1e-12, atol=1e-12)
+    wrapped = np.mod(positions[:, :2], cell[:2])
+    expected = direct_image(wrapped, numbers, cell[:2], pixels, 0.6)
+    np.testing.assert_allclose(compiled, expected, atol=1e-6 * expected.max())
+
+
+def test_empty_structure_is_a_blank_image(drawing):
+    image = np.full((8, 6), np.nan, dtype=np.float32)
+    render_image(np.zeros((0, 3)), [], [4.0, 3.0, 5.0], resolution=0.5, out=image)
+    np.testing.assert_array_equal(image, 0)
 
 
 def test_structures_must_be_atoms_or_tuples():

@@ -7,6 +7,7 @@ from numpydoc.validate import validate
 
 import sklearn_ednn
 import sklearn_ednn.atoms
+import sklearn_ednn.augmentation
 import sklearn_ednn.callbacks
 import sklearn_ednn.datasets
 import sklearn_ednn.inspection
@@ -22,6 +23,7 @@ IGNORED = {"GL01", "GL02", "SA01", "EX01", "ES01", "RT02"}
 PUBLIC_MODULES = [
     sklearn_ednn,
     sklearn_ednn.atoms,
+    sklearn_ednn.augmentation,
     sklearn_ednn.callbacks,
     sklearn_ednn.datasets,
     sklearn_ednn.inspection,

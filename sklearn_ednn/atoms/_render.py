@@ -3,16 +3,19 @@
 ``V(r) = sum_i Z_i exp(-|r - r_i|^2 / (2 gamma^2))``, summed over periodic
 images. The Gaussian is separable, ``exp(-|d|^2 / 2g^2) = prod_a exp(-d_a^2 /
 2g^2)``, and truncated per axis at ``cutoff * gamma``, so each atom touches a
-small box of pixels. The image is built in stripes along the last axis: for a
-stripe of ``R`` columns, a sparse ``(pixels per column, n_atoms)`` matrix of
-the other axes' factors times a dense ``(n_atoms, R)`` matrix of last-axis
-factors gives the stripe in one scipy product, with no per-atom Python loop.
+small box of pixels. With numba installed a compiled kernel adds each box in
+place (:mod:`._compiled`). Without it the image is built in stripes along the
+last axis: for a stripe of ``R`` columns, a sparse ``(pixels per column,
+n_atoms)`` matrix of the other axes' factors times a dense ``(n_atoms, R)``
+matrix of last-axis factors gives the stripe in one scipy product, with no
+per-atom Python loop. Both paths give the same image to float round-off.
 """
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
+from ._compiled import draw_rows
 from ._grid import check_atoms, check_render_parameters, kernel_windows
 
 # Columns per stripe: enough atoms per product to amortise the Python loop,
@@ -48,6 +51,50 @@ def _leading_axes_factor(positions, weights, lengths, shape, spacing, gamma, cut
 
 
 def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs=None):
+    """Overwrite ``out`` (shape = grid shape) with one channel's atoms.
+
+    The compiled kernel of :mod:`._compiled` draws when numba is installed,
+    the scipy stripes of :func:`_deposit_stripes` otherwise; both give the
+    same image to float round-off.
+    """
+    if draw_rows is None or len(weights) == 0:
+        out[...] = 0
+        _deposit_stripes(
+            out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs
+        )
+        return
+    shape = out.shape
+    start, last = gaussian_windows(
+        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff
+    )
+    pixels, values = _leading_axes_factor(
+        positions, weights, lengths, shape, spacing, gamma, cutoff
+    )
+    # Atoms in row order, so that consecutive windows share cache lines.
+    order = np.argsort(pixels[:, 0], kind="stable")
+    arrays = (
+        pixels[order],
+        values[order].astype(out.dtype),
+        start[order],
+        last[order].astype(out.dtype),
+    )
+    flat_out = out.reshape(-1, shape[-1])
+    n_rows = flat_out.shape[0]
+    n_threads = min(effective_n_jobs(n_jobs), n_rows)
+    if n_threads == 1:
+        draw_rows(flat_out, *arrays, 0, n_rows)
+        return
+    # Each band of rows is written by one thread only; numba releases the GIL.
+    edges = np.linspace(0, n_rows, n_threads + 1).astype(int)
+    Parallel(n_jobs=n_threads, prefer="threads")(
+        delayed(draw_rows)(flat_out, *arrays, lo, hi)
+        for lo, hi in zip(edges[:-1], edges[1:])
+    )
+
+
+def _deposit_stripes(
+    out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs=None
+):
     """Add one channel's atoms to ``out`` (shape = grid shape), in place.
 
     Stripes run along the last axis: a stripe of columns ``[c, c + R)`` is
@@ -201,7 +248,6 @@ def render_image(
     # One channel at a time, drawn into a contiguous grid.
     channel = out if species is None else np.empty(shape, dtype=out.dtype)
     for index, mask in enumerate(masks):
-        channel[...] = 0
         _deposit(
             channel,
             positions[mask],

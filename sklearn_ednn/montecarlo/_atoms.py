@@ -1,0 +1,494 @@
+"""Metropolis Monte Carlo of atoms with single-atom moves.
+
+Two energies answer the same three calls (``start``, ``propose``, ``accept``):
+:class:`AtomsEDNNEnergy` keeps the image and every tile's contribution, and
+after a move redraws only the moved atom's box of pixels and re-scores only
+the tiles whose window meets it; :class:`CalculatorEnergy` asks an ASE
+calculator (the reference potential) for the whole energy. The sampler,
+:func:`atoms_metropolis`, runs either on equal terms.
+"""
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils import check_random_state
+from tqdm.auto import tqdm
+
+from ..atoms._fitted import check_atoms_model
+from ..atoms._grid import check_render_parameters
+from ..atoms._render import gaussian_windows, render_image
+from ..atoms._transformer import structure_arrays
+
+__all__ = [
+    "AtomsEDNNEnergy",
+    "AtomsMonteCarloResult",
+    "CalculatorEnergy",
+    "atoms_metropolis",
+    "radial_distribution",
+]
+
+BOLTZMANN_EV = 8.617333262e-5  # eV / K
+
+
+class AtomsEDNNEnergy:
+    """A fitted atoms EDNN as a Monte Carlo energy, re-evaluated locally.
+
+    After :meth:`start`, the image (float64) and every tile's contribution
+    are kept. Moving one atom changes the pixels of its old and new Gaussian
+    boxes only; :meth:`propose` redraws those, re-scores the tiles whose
+    window (focus plus context) meets them and returns the energy change.
+    With ``local=False`` it redraws the whole image and re-scores every tile
+    instead, for comparison: both give the same energies to round-off.
+
+    Parameters
+    ----------
+    model : EDNNRegressor or Pipeline
+        A fitted torch EDNN on atom images (one output, periodic padding), or
+        a fitted pipeline ``(AtomImage, EDNNRegressor)``.
+    image : AtomImage, default=None
+        The representation the EDNN was fitted on, when ``model`` is not a
+        pipeline.
+    local : bool, default=True
+        Re-evaluate only the tiles a move touches.
+
+    Attributes
+    ----------
+    energy_ : float
+        The current total energy.
+    n_scored_ : int
+        Tiles sent to the tile network since :meth:`start`.
+
+    Examples
+    --------
+    See :func:`atoms_metropolis`.
+    """
+
+    def __init__(self, model, image=None, *, local=True):
+        self.model, self.image = check_atoms_model(model, image)
+        self.local = local
+        self._scorer = self.model._tile_scorer()
+
+    # -- whole-image evaluation -------------------------------------------------
+
+    def _draw(self, positions):
+        """The float64, channel-last image of ``positions``."""
+        image = self.image
+        grid = render_image(
+            positions,
+            self.numbers,
+            self.cell,
+            resolution=image.resolution,
+            gamma=image.gamma,
+            n_dims=image.n_dims,
+            species=image.species,
+            cutoff=image.cutoff,
+            dtype=np.float64,
+        )
+        return grid if image.species is not None else grid[..., None]
+
+    def _score_tiles(self, starts):
+        """Raw scores of the tiles whose focus starts at ``starts`` (per axis).
+
+        ``starts`` is a list, one array of tile indices per axis; every
+        combination is scored. Returns an array of shape ``(K1, ..., Kd)``.
+        """
+        d = len(starts)
+        index = []
+        for axis, tiles in enumerate(starts):
+            f, c = self.model.focus_[axis], self.model.context_[axis]
+            window = (tiles[:, None] * f - c + np.arange(f + 2 * c)) % self.shape[axis]
+            shape = [1] * (2 * d)
+            shape[axis], shape[d + axis] = window.shape
+            index.append(window.reshape(shape))
+        tiles = self.grid[tuple(index)]  # (K1, ..., Kd, w1, ..., wd, C)
+        window_shape, n_channels = tiles.shape[d:-1], tiles.shape[-1]
+        # The tile network takes (n_tiles, C, w1, ..., wd).
+        tiles = np.moveaxis(tiles, -1, d).reshape(-1, n_channels, *window_shape)
+        self.n_scored_ += len(tiles)
+        return self._scorer(tiles)[:, 0].reshape([len(t) for t in starts])
+
+    def _total(self):
+        n_tiles = self.raw.size
+        return float(
+            self.raw.sum() * self.model.tile_scale_[0]
+            + n_tiles * self.model.tile_offset_[0]
+        )
+
+    def start(self, atoms):
+        """Draw the image, score every tile and return the total energy.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms or (positions, numbers, cell)
+            The structure; its cell must give a whole number of focus regions.
+
+        Returns
+        -------
+        energy : float
+            The model's total energy, equal to its ``predict`` on the image.
+        """
+        positions, self.numbers, self.cell = structure_arrays(atoms)
+        self.positions = np.array(positions, dtype=np.float64)
+        image = self.image
+        self.spacing, self.lengths, self.shape = check_render_parameters(
+            self.cell, image.resolution, image.gamma, image.cutoff, image.n_dims
+        )
+        self.grid = self._draw(self.positions)
+        self.n_scored_ = 0
+        self.tiles_per_axis = []
+        for axis, (length, f) in enumerate(zip(self.shape, self.model.focus_)):
+            if length % f:
+                raise ValueError(
+                    f"The cell's image has {length} pixels along axis {axis}, "
+                    f"which is not a multiple of the focus {f}."
+                )
+            self.tiles_per_axis.append(length // f)
+        self.raw = self._score_tiles([np.arange(n) for n in self.tiles_per_axis])
+        channel_of = {int(z): k for k, z in enumerate(image.species or ())}
+        self.channel = np.array([channel_of.get(int(z), 0) for z in self.numbers])
+        self.energy_ = self._total()
+        self._pending = None
+        return self.energy_
+
+    # -- one atom's box ---------------------------------------------------------
+
+    def _box(self, position, number):
+        """Pixel indices per axis and values of one atom's Gaussian box."""
+        indices, box = [], np.array(float(number))
+        for axis in range(self.image.n_dims):
+            start, factor = gaussian_windows(
+                position[axis : axis + 1],
+                self.lengths[axis],
+                self.spacing[axis],
+                self.image.gamma,
+                self.image.cutoff,
+            )
+            indices.append((start[0] + np.arange(factor.shape[1])) % self.shape[axis])
+            box = np.multiply.outer(box, factor[0])
+        return indices, box
+
+    def _add_box(self, indices, box, channel, sign):
+        np.add.at(self.grid, (*np.ix_(*indices), channel), sign * box)
+
+    def propose(self, index, position):
+        """Energy change of moving atom ``index`` to ``position``.
+
+        The move is pending until :meth:`accept`; the next :meth:`propose`
+        (or :meth:`reject`) discards it.
+
+        Parameters
+        ----------
+        index : int
+            The atom to move.
+        position : array-like of shape (3,)
+            Its new Cartesian position, in Angstrom.
+
+        Returns
+        -------
+        delta : float
+            New total energy minus the current one.
+        """
+        self.reject()
+        position = np.asarray(position, dtype=np.float64)
+        if not self.local:
+            positions = self.positions.copy()
+            positions[index] = position
+            grid = self._draw(positions)
+            saved = self.grid
+            self.grid = grid
+            raw = self._score_tiles([np.arange(n) for n in self.tiles_per_axis])
+            self.grid = saved
+            self._pending = ("full", index, position, grid, raw)
+            return self._total_of(raw) - self.energy_
+        number, channel = self.numbers[index], self.channel[index]
+        old = self._box(self.positions[index], number)
+        new = self._box(position, number)
+        # The pixels both boxes touch, saved so a rejected move restores them
+        # exactly (adding and subtracting again would leave round-off behind).
+        saved = [
+            (indices, self.grid[(*np.ix_(*indices), channel)].copy())
+            for indices, _ in (old, new)
+        ]
+        self._add_box(*old, channel, -1.0)
+        self._add_box(*new, channel, +1.0)
+        touched = [
+            self._touched_tiles(np.union1d(a, b), axis)
+            for axis, (a, b) in enumerate(zip(old[0], new[0]))
+        ]
+        raw = self._score_tiles(touched)
+        old_raw = self.raw[np.ix_(*touched)]
+        delta = float((raw.sum() - old_raw.sum()) * self.model.tile_scale_[0])
+        self._pending = ("local", index, position, (saved, channel), (touched, raw))
+        return delta
+
+    def _total_of(self, raw):
+        return float(
+            raw.sum() * self.model.tile_scale_[0]
+            + raw.size * self.model.tile_offset_[0]
+        )
+
+    def _touched_tiles(self, pixels, axis):
+        """Tiles along ``axis`` whose window (focus plus context) holds a pixel."""
+        f, c = self.model.focus_[axis], self.model.context_[axis]
+        tiles = np.arange(self.tiles_per_axis[axis])
+        offset = (pixels[None, :] - tiles[:, None] * f + c) % self.shape[axis]
+        return tiles[(offset < f + 2 * c).any(axis=1)]
+
+    def accept(self):
+        """Make the pending move the current state.
+
+        Returns
+        -------
+        energy : float
+            The new total energy.
+        """
+        if self._pending is None:
+            raise RuntimeError("No pending move: call propose first.")
+        kind, index, position, first, second = self._pending
+        if kind == "full":
+            self.grid, self.raw = first, second
+        else:
+            touched, raw = second
+            self.raw[np.ix_(*touched)] = raw
+        self.positions[index] = position
+        self._pending = None
+        self.energy_ = self._total()
+        return self.energy_
+
+    def reject(self):
+        """Discard the pending move, if any."""
+        if self._pending is None:
+            return
+        kind, _, _, first, _ = self._pending
+        if kind == "local":
+            saved, channel = first
+            for indices, values in reversed(saved):
+                self.grid[(*np.ix_(*indices), channel)] = values
+        self._pending = None
+
+
+class CalculatorEnergy:
+    """Any ASE calculator as a Monte Carlo energy, re-evaluated in full.
+
+    Parameters
+    ----------
+    calculator : ase.calculators.calculator.Calculator
+        The reference potential, for example
+        :func:`sklearn_ednn.datasets.tersoff_bcn`.
+
+    Attributes
+    ----------
+    energy_ : float
+        The current total energy.
+    """
+
+    def __init__(self, calculator):
+        self.calculator = calculator
+
+    def start(self, atoms):
+        """Attach the calculator to a copy of ``atoms``; return its energy.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The structure.
+
+        Returns
+        -------
+        energy : float
+            The calculator's total energy.
+        """
+        self.atoms = atoms.copy()
+        self.atoms.calc = self.calculator
+        self.positions = self.atoms.get_positions()
+        self.energy_ = float(self.atoms.get_potential_energy())
+        self._pending = None
+        return self.energy_
+
+    def propose(self, index, position):
+        """Energy change of moving atom ``index`` to ``position``.
+
+        Parameters
+        ----------
+        index : int
+            The atom to move.
+        position : array-like of shape (3,)
+            Its new position, in Angstrom.
+
+        Returns
+        -------
+        delta : float
+            New total energy minus the current one.
+        """
+        positions = self.positions.copy()
+        positions[index] = position
+        self.atoms.set_positions(positions)
+        energy = float(self.atoms.get_potential_energy())
+        self._pending = (positions, energy)
+        return energy - self.energy_
+
+    def accept(self):
+        """Make the pending move the current state.
+
+        Returns
+        -------
+        energy : float
+            The new total energy.
+        """
+        self.positions, self.energy_ = self._pending
+        self._pending = None
+        return self.energy_
+
+    def reject(self):
+        """Discard the pending move, if any."""
+        self._pending = None
+
+
+@dataclass
+class AtomsMonteCarloResult:
+    """Samples, acceptance and timing of one :func:`atoms_metropolis` run.
+
+    Parameters
+    ----------
+    positions : ndarray of shape (n_samples, n_atoms, 3)
+        Positions every ``sample_interval`` steps.
+    energies : ndarray of shape (n_samples,)
+        The sampler's energy at those steps.
+    acceptance : float
+        Fraction of accepted moves.
+    seconds_per_step : float
+        Wall time per attempted move.
+    """
+
+    positions: np.ndarray
+    energies: np.ndarray
+    acceptance: float
+    seconds_per_step: float
+
+
+def atoms_metropolis(
+    atoms,
+    energy,
+    *,
+    temperature,
+    n_steps,
+    max_step=0.1,
+    planar=True,
+    sample_interval=100,
+    random_state=None,
+    verbose=False,
+):
+    """Sample a structure by Metropolis Monte Carlo with single-atom moves.
+
+    Each step picks an atom at random and moves it by a uniform random
+    displacement of at most ``max_step`` per axis (in the xy plane when
+    ``planar``); the move is accepted with probability
+    ``min(1, exp(-dE / kT))``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Starting structure; not modified.
+    energy : AtomsEDNNEnergy or CalculatorEnergy
+        The energy, with ``start``, ``propose`` and ``accept``.
+    temperature : float
+        Temperature in kelvin (energies in eV).
+    n_steps : int
+        Attempted moves.
+    max_step : float, default=0.1
+        Largest displacement per axis, in Angstrom.
+    planar : bool, default=True
+        Keep z fixed (sheets drawn as 2-D images cannot see z).
+    sample_interval : int, default=100
+        Steps between recorded samples.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the moves and the acceptance draws.
+    verbose : bool, default=False
+        Show a progress bar.
+
+    Returns
+    -------
+    result : AtomsMonteCarloResult
+        Sampled positions and energies, acceptance rate and time per step.
+
+    Examples
+    --------
+    >>> from sklearn_ednn.datasets import sheet_cell, tersoff_bcn
+    >>> from sklearn_ednn.montecarlo import CalculatorEnergy, atoms_metropolis
+    >>> result = atoms_metropolis(
+    ...     sheet_cell(), CalculatorEnergy(tersoff_bcn()), temperature=1000,
+    ...     n_steps=200, sample_interval=50, random_state=0,
+    ... )
+    >>> result.positions.shape
+    (4, 60, 3)
+    """
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature={temperature!r} must be positive (kelvin).")
+    if n_steps < 1 or sample_interval < 1:
+        raise ValueError(
+            f"n_steps={n_steps!r} and sample_interval={sample_interval!r} must be "
+            "positive."
+        )
+    rng = check_random_state(random_state)
+    beta = 1.0 / (BOLTZMANN_EV * temperature)
+    current = energy.start(atoms)
+    positions = np.array(atoms.get_positions(), dtype=np.float64)
+    n_atoms = len(positions)
+    moved_axes = 2 if planar else 3
+    samples, energies, accepted = [], [], 0
+    tic = time.perf_counter()
+    for step in tqdm(range(1, n_steps + 1), disable=not verbose, desc="Monte Carlo"):
+        index = rng.randint(n_atoms)
+        trial = positions[index].copy()
+        trial[:moved_axes] += rng.uniform(-max_step, max_step, moved_axes)
+        delta = energy.propose(index, trial)
+        if delta <= 0 or rng.uniform() < math.exp(-beta * delta):
+            current = energy.accept()
+            positions[index] = trial
+            accepted += 1
+        if step % sample_interval == 0:
+            samples.append(positions.copy())
+            energies.append(current)
+    seconds = time.perf_counter() - tic
+    energy.reject()
+    return AtomsMonteCarloResult(
+        positions=np.array(samples).reshape(-1, n_atoms, 3),
+        energies=np.array(energies),
+        acceptance=accepted / n_steps,
+        seconds_per_step=seconds / n_steps,
+    )
+
+
+def radial_distribution(atoms, positions, *, rmax=4.0, nbins=80):
+    """Radial distribution function averaged over sampled positions.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure (cell, periodicity and species) the samples belong to.
+    positions : ndarray of shape (n_samples, n_atoms, 3)
+        Sampled positions, for example :attr:`AtomsMonteCarloResult.positions`.
+    rmax : float, default=4.0
+        Largest distance, in Angstrom; under half the smallest periodic cell
+        length.
+    nbins : int, default=80
+        Number of bins between 0 and ``rmax``.
+
+    Returns
+    -------
+    rdf : ndarray of shape (nbins,)
+        ``g(r)`` from :func:`ase.geometry.rdf.get_rdf`, averaged over samples.
+    r : ndarray of shape (nbins,)
+        Bin centres.
+    """
+    from ase.geometry.rdf import get_rdf
+
+    frames = []
+    for sample in positions:
+        frame = atoms.copy()
+        frame.set_positions(sample)
+        frames.append(frame)
+    rdf, r = get_rdf(frames, rmax, nbins)
+    return rdf, r

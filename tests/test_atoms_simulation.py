@@ -1,0 +1,180 @@
+"""A fitted atoms EDNN as a simulation engine: ASE calculator, forces, Monte Carlo."""
+
+import numpy as np
+import pytest
+from ase.md.verlet import VelocityVerlet
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
+from sklearn_ednn.atoms import AtomImage, EDNNCalculator
+from sklearn_ednn.datasets import sheet_cell, tersoff_bcn
+from sklearn_ednn.montecarlo import (
+    AtomsEDNNEnergy,
+    CalculatorEnergy,
+    atoms_metropolis,
+    radial_distribution,
+)
+
+PIXELS = 32  # per 60-atom cell: 0.38 Angstrom, enough for these checks
+
+
+def rattled_cells(n_cells, repeat=(1, 1), kind="graphene"):
+    cells, energies = [], []
+    for seed in range(n_cells):
+        cell = sheet_cell(repeat, kind=kind)
+        cell.rattle(0.08, seed=seed)
+        cell.positions[:, 2] = cell.positions[0, 2]
+        cell.calc = tersoff_bcn()
+        energies.append(cell.get_potential_energy())
+        cell.calc = None
+        cells.append(cell)
+    return cells, np.array(energies)
+
+
+@pytest.fixture(scope="module")
+def model():
+    cells, energies = rattled_cells(16, kind="h-BN")
+    resolution = tuple(cells[0].cell.lengths()[:2] / PIXELS)
+    net = make_tile_net(TileCNN, module__width=0.125, max_epochs=2)
+    return make_pipeline(
+        AtomImage(resolution, species=(5, 7)),
+        EDNNRegressor(net, f=8, c=4, channels=True, random_state=0),
+    ).fit(cells, energies)
+
+
+@pytest.fixture
+def sheet():
+    cell = sheet_cell(kind="h-BN")
+    cell.rattle(0.1, seed=99)
+    cell.positions[:, 2] = cell.positions[0, 2]
+    return cell
+
+
+def test_calculator_energy_is_the_models_prediction(model, sheet):
+    sheet.calc = EDNNCalculator(model)
+    predicted = model.predict([sheet])[0]
+    # The calculator draws in float64, AtomImage in float32.
+    assert sheet.get_potential_energy() == pytest.approx(predicted, rel=1e-7)
+    image, ednn = model.steps[0][1], model.steps[1][1]
+    separate = EDNNCalculator(ednn, image=image)
+    assert separate.get_potential_energy(sheet) == sheet.get_potential_energy()
+
+
+def test_forces_are_minus_the_gradient_of_the_energy(model, sheet):
+    sheet.calc = EDNNCalculator(model)
+    forces = sheet.get_forces()
+    assert forces.shape == (60, 3)
+    np.testing.assert_array_equal(forces[:, 2], 0.0)  # a 2-D image has no z
+    step, probe = 1e-5, sheet.copy()
+    probe.calc = EDNNCalculator(model)
+    for atom in (0, 17, 41):
+        for axis in (0, 1):
+            energies = []
+            for sign in (1, -1):
+                positions = sheet.positions.copy()
+                positions[atom, axis] += sign * step
+                probe.positions = positions
+                energies.append(probe.get_potential_energy())
+            finite_difference = -(energies[0] - energies[1]) / (2 * step)
+            assert forces[atom, axis] == pytest.approx(
+                finite_difference, rel=1e-4, abs=1e-4 * np.abs(forces).max()
+            )
+
+
+def test_calculator_predicts_supercells_and_drives_ase_dynamics(model, sheet):
+    big = sheet.repeat((2, 3, 1))
+    big.calc = EDNNCalculator(model)
+    sheet.calc = EDNNCalculator(model)
+    assert big.get_potential_energy() == pytest.approx(
+        6 * sheet.get_potential_energy(), rel=1e-10
+    )
+    np.testing.assert_allclose(
+        big.get_forces()[:60],
+        sheet.get_forces(),
+        atol=1e-8 * np.abs(big.get_forces()).max(),
+    )
+    dynamics = VelocityVerlet(sheet, timestep=0.5)
+    dynamics.run(3)
+    assert np.isfinite(sheet.get_potential_energy())
+
+
+def test_calculator_errors_are_clear(model, sheet):
+    with pytest.raises(ValueError, match="two steps, an AtomImage"):
+        EDNNCalculator(make_pipeline(Ridge(), Ridge()))
+    with pytest.raises(TypeError, match="image must be the AtomImage"):
+        EDNNCalculator(model.steps[1][1])
+    with pytest.raises(ValueError, match="image= only with an EDNN"):
+        EDNNCalculator(model, image=model.steps[0][1])
+    cells, energies = rattled_cells(4, kind="h-BN")
+    image = AtomImage(model.steps[0][1].resolution)
+    linear = EDNNRegressor(Ridge(), f=8, c=2).fit(image.fit_transform(cells), energies)
+    with pytest.raises(ValueError, match="need a torch tile model"):
+        EDNNCalculator(linear, image=image)
+    with pytest.raises(ValueError, match="1 channels and 2 axes, but the EDNN"):
+        EDNNCalculator(model.steps[1][1], image=image)
+    # 1.5 cells along x: 48 pixels, not a multiple of the focus of 8... it is;
+    # 1.25 cells: 40 pixels, also a multiple. A 36-pixel cell is not.
+    odd = sheet.copy()
+    odd.set_cell(sheet.cell.lengths() * [36 / PIXELS, 1, 1], scale_atoms=True)
+    odd.calc = EDNNCalculator(model)
+    with pytest.raises(ValueError, match="not a multiple of the focus 8"):
+        odd.get_potential_energy()
+
+
+def test_local_moves_equal_full_re_evaluation(model, sheet):
+    big = sheet.repeat((3, 2, 1))
+    local, full = AtomsEDNNEnergy(model), AtomsEDNNEnergy(model, local=False)
+    assert local.start(big) == pytest.approx(model.predict([big])[0], rel=1e-7)
+    full.start(big)
+    rng = np.random.default_rng(0)
+    for step in range(40):
+        grid_before = local.grid.copy()
+        atom = rng.integers(len(big))
+        trial = local.positions[atom] + np.r_[rng.uniform(-0.3, 0.3, 2), 0.0]
+        delta_local, delta_full = local.propose(atom, trial), full.propose(atom, trial)
+        assert delta_local == pytest.approx(delta_full, rel=1e-9, abs=1e-9)
+        if step % 3 == 0:
+            local.accept()
+            full.accept()
+        elif step == 1:
+            local.reject()
+            # A rejected move restores the image exactly.
+            np.testing.assert_array_equal(local.grid, grid_before)
+    local.reject()
+    moved = big.copy()
+    moved.positions = local.positions
+    assert local.energy_ == pytest.approx(model.predict([moved])[0], rel=1e-7)
+    fresh = AtomsEDNNEnergy(model, local=False)
+    assert fresh.start(moved) == pytest.approx(local.energy_, rel=1e-12)
+    # 12 x 8 tiles; a move changes at most 10 pixels per axis (two boxes of
+    # 8 pixels, 0.3 Angstrom apart), which at most 4 windows of 16 pixels at
+    # a stride of 8 contain: 4 x 4 tiles re-scored, against all 96.
+    assert local.n_scored_ <= 96 + 40 * 16 < full.n_scored_ == 96 * 41
+    with pytest.raises(RuntimeError, match="No pending move"):
+        local.accept()
+
+
+def test_metropolis_is_reproducible_and_samples_the_sheet():
+    kwargs = dict(temperature=1000, n_steps=300, sample_interval=50, random_state=0)
+    first = atoms_metropolis(sheet_cell(), CalculatorEnergy(tersoff_bcn()), **kwargs)
+    second = atoms_metropolis(sheet_cell(), CalculatorEnergy(tersoff_bcn()), **kwargs)
+    np.testing.assert_array_equal(first.positions, second.positions)
+    assert first.positions.shape == (6, 60, 3)
+    assert 0.05 < first.acceptance < 0.95
+    np.testing.assert_array_equal(first.positions[..., 2], sheet_cell().positions[0, 2])
+    # The energies recorded are the potential's energies of the samples.
+    probe = sheet_cell()
+    probe.calc = tersoff_bcn()
+    probe.positions = first.positions[-1]
+    assert first.energies[-1] == pytest.approx(probe.get_potential_energy(), rel=1e-10)
+    rdf, r = radial_distribution(sheet_cell(), first.positions, rmax=3.0, nbins=60)
+    assert r[np.argmax(rdf)] == pytest.approx(1.42, abs=0.05)  # the C-C bond
+
+
+def test_metropolis_rejects_bad_arguments():
+    energy = CalculatorEnergy(tersoff_bcn())
+    with pytest.raises(ValueError, match="temperature=-5 must be positive"):
+        atoms_metropolis(sheet_cell(), energy, temperature=-5, n_steps=10)
+    with pytest.raises(ValueError, match="n_steps=0"):
+        atoms_metropolis(sheet_cell(), energy, temperature=300, n_steps=0)
