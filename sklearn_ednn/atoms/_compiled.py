@@ -7,12 +7,14 @@ thread that draws it. numba is optional (the ``atoms`` extra installs it):
 without it :func:`draw_rows` is None and the scipy path draws every image.
 """
 
+import numpy as np
+
 try:
     from numba import njit
 except ImportError:  # pragma: no cover - exercised only without numba
     njit = None
 
-__all__ = ["draw_rows"]
+__all__ = ["draw_rows", "gaussian_factors", "wrapped_windows"]
 
 
 def _draw_rows(out, pixels, values, start, last, lo, hi):
@@ -56,4 +58,57 @@ def _draw_rows(out, pixels, values, start, last, lo, hi):
                     target[j] += value * factors[j]
 
 
-draw_rows = None if njit is None else njit(nogil=True, cache=True)(_draw_rows)
+def _gaussian_factors(coordinates, length, spacing, gamma, cutoff, width, factor):
+    """Window starts and truncated Gaussian factors along one axis, in place.
+
+    The loop twin of :func:`._grid.kernel_windows` followed by the Gaussian:
+    ``factor`` (n_atoms, width) is filled, the starts are returned.
+    """
+    radius = cutoff * gamma
+    half = int(np.ceil(radius / spacing))
+    start = np.empty(coordinates.shape[0], dtype=np.int64)
+    scale = 1.0 / (2.0 * gamma * gamma)
+    step = np.exp(-2.0 * spacing * spacing * scale)
+    for atom in range(coordinates.shape[0]):
+        wrapped = coordinates[atom] % length
+        first = int(np.floor(wrapped / spacing)) - half
+        start[atom] = first
+        offset = first * spacing - wrapped
+        # exp(-(o + k h)^2 s) by recurrence: each factor is the last one times
+        # ratio_k = exp(-s (2 o h + (2k + 1) h^2)), and ratio_k+1 = ratio_k *
+        # exp(-2 s h^2). Exact to round-off; far cheaper than one exp each.
+        exponent = 2.0 * abs(offset) * spacing * scale
+        if exponent > 600.0:  # ratios out of float range: evaluate directly
+            for k in range(width):
+                o = offset + k * spacing
+                factor[atom, k] = np.exp(-o * o * scale) if abs(o) <= radius else 0.0
+            continue
+        value = np.exp(-offset * offset * scale)
+        ratio = np.exp(-scale * spacing * (2.0 * offset + spacing))
+        for k in range(width):
+            o = offset + k * spacing
+            factor[atom, k] = value if abs(o) <= radius else 0.0
+            value *= ratio
+            ratio *= step
+    return start
+
+
+def _wrapped_windows(start, width, n_pixels):
+    """``(start[:, None] + arange(width)) % n_pixels``, without a division each."""
+    pixels = np.empty((start.shape[0], width), dtype=np.int64)
+    for atom in range(start.shape[0]):
+        pixel = start[atom] % n_pixels
+        for k in range(width):
+            pixels[atom, k] = pixel
+            pixel += 1
+            if pixel == n_pixels:
+                pixel = 0
+    return pixels
+
+
+if njit is None:  # pragma: no cover
+    draw_rows = gaussian_factors = wrapped_windows = None
+else:
+    draw_rows = njit(nogil=True, cache=True)(_draw_rows)
+    gaussian_factors = njit(nogil=True, cache=True)(_gaussian_factors)
+    wrapped_windows = njit(nogil=True, cache=True)(_wrapped_windows)

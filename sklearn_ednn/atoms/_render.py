@@ -15,7 +15,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
-from ._compiled import draw_rows
+from ._compiled import draw_rows, gaussian_factors, wrapped_windows
 from ._grid import check_atoms, check_render_parameters, kernel_windows
 
 # Columns per stripe: enough atoms per product to amortise the Python loop,
@@ -23,26 +23,56 @@ from ._grid import check_atoms, check_render_parameters, kernel_windows
 _MIN_STRIPE_COLUMNS = 32
 
 
-def gaussian_windows(coordinates, length, spacing, gamma, cutoff):
-    """Window starts and truncated Gaussian factors along one axis."""
+def gaussian_windows(coordinates, length, spacing, gamma, cutoff, dtype=np.float64):
+    """Window starts and truncated Gaussian factors along one axis.
+
+    The offsets are found in float64 and the factors stored in ``dtype``;
+    with numba one compiled loop does it all (:mod:`._compiled`).
+    """
+    if gaussian_factors is not None:
+        width = 2 * int(np.ceil(cutoff * gamma / spacing)) + 2  # as kernel_windows
+        factor = np.empty((len(coordinates), width), dtype=dtype)
+        start = gaussian_factors(
+            np.asarray(coordinates, dtype=np.float64),
+            float(length),
+            float(spacing),
+            float(gamma),
+            float(cutoff),
+            width,
+            factor,
+        )
+        return start, factor
     start, offsets, inside = kernel_windows(coordinates, length, spacing, gamma, cutoff)
-    return start, np.where(inside, np.exp(-(offsets**2) / (2 * gamma**2)), 0.0)
+    scaled = (offsets * (1 / (np.sqrt(2) * gamma))).astype(dtype, copy=False)
+    factor = np.exp(-(scaled * scaled))
+    factor[~inside] = 0
+    return start, factor
 
 
-def _leading_axes_factor(positions, weights, lengths, shape, spacing, gamma, cutoff):
+def _axis_pixels(start, width, n_pixels):
+    """Pixel indices of each window along one axis, wrapped into the cell."""
+    if wrapped_windows is not None:
+        return wrapped_windows(start, width, n_pixels)
+    return np.mod(start[:, None] + np.arange(width), n_pixels)
+
+
+def _leading_axes_factor(
+    positions, weights, lengths, shape, spacing, gamma, cutoff, dtype=np.float64
+):
     """Weight times the factors of all axes but the last, as flat pixel windows.
 
     Returns ``(pixels, values)``, both of shape ``(n_atoms, window**(d-1))``:
-    flat indices into the leading axes (row-major) and the matching values.
+    flat indices into the leading axes (row-major) and the matching values
+    (in ``dtype``).
     """
     n_atoms = len(weights)
     pixels = np.zeros((n_atoms, 1), dtype=np.int64)
-    values = weights[:, None].astype(np.float64)
+    values = weights[:, None].astype(dtype)
     for axis in range(len(shape) - 1):
         start, factor = gaussian_windows(
-            positions[:, axis], lengths[axis], spacing[axis], gamma, cutoff
+            positions[:, axis], lengths[axis], spacing[axis], gamma, cutoff, dtype
         )
-        axis_pixels = np.mod(start[:, None] + np.arange(factor.shape[1]), shape[axis])
+        axis_pixels = _axis_pixels(start, factor.shape[1], shape[axis])
         pixels = (pixels[:, :, None] * shape[axis] + axis_pixels[:, None, :]).reshape(
             n_atoms, -1
         )
@@ -64,20 +94,16 @@ def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs=No
         )
         return
     shape = out.shape
+    # Atoms in first-axis order, so that consecutive windows share cache lines.
+    order = np.argsort(np.mod(positions[:, 0], lengths[0]), kind="stable")
+    positions, weights = positions[order], weights[order]
     start, last = gaussian_windows(
-        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff
+        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff, out.dtype
     )
     pixels, values = _leading_axes_factor(
-        positions, weights, lengths, shape, spacing, gamma, cutoff
+        positions, weights, lengths, shape, spacing, gamma, cutoff, out.dtype
     )
-    # Atoms in row order, so that consecutive windows share cache lines.
-    order = np.argsort(pixels[:, 0], kind="stable")
-    arrays = (
-        pixels[order],
-        values[order].astype(out.dtype),
-        start[order],
-        last[order].astype(out.dtype),
-    )
+    arrays = (pixels, values, start, last)
     flat_out = out.reshape(-1, shape[-1])
     n_rows = flat_out.shape[0]
     n_threads = min(effective_n_jobs(n_jobs), n_rows)
