@@ -14,7 +14,7 @@ try:
 except ImportError:  # pragma: no cover - exercised only without numba
     njit = None
 
-__all__ = ["draw_rows", "gaussian_factors", "wrapped_windows"]
+__all__ = ["draw_plane", "draw_rows", "gaussian_factors", "wrapped_windows"]
 
 
 def _draw_rows(out, pixels, values, start, last, lo, hi):
@@ -58,39 +58,91 @@ def _draw_rows(out, pixels, values, start, last, lo, hi):
                     target[j] += value * factors[j]
 
 
+def _window_start(coordinate, length, spacing, radius):
+    """First pixel (unwrapped) of an atom's window along one axis."""
+    return int(np.floor((coordinate % length) / spacing)) - int(
+        np.ceil(radius / spacing)
+    )
+
+
+def _window(coordinate, length, spacing, gamma, cutoff, factor):
+    """One atom's window along one axis: fill ``factor``, return its start.
+
+    The loop twin of :func:`._grid.kernel_windows` followed by the Gaussian.
+    """
+    radius = cutoff * gamma
+    scale = 1.0 / (2.0 * gamma * gamma)
+    first = window_start(coordinate, length, spacing, radius)
+    offset = first * spacing - coordinate % length
+    # exp(-(o + k h)^2 s) by recurrence: each factor is the last one times
+    # ratio_k = exp(-s (2 o h + (2k + 1) h^2)), and ratio_k+1 = ratio_k *
+    # exp(-2 s h^2). Exact to round-off; far cheaper than one exp each.
+    if 2.0 * abs(offset) * spacing * scale > 600.0:
+        # Ratios out of float range (huge pixels, tiny gamma): directly.
+        for k in range(factor.shape[0]):
+            o = offset + k * spacing
+            factor[k] = np.exp(-o * o * scale) if abs(o) <= radius else 0.0
+        return first
+    value = np.exp(-offset * offset * scale)
+    ratio = np.exp(-scale * spacing * (2.0 * offset + spacing))
+    step = np.exp(-2.0 * spacing * spacing * scale)
+    for k in range(factor.shape[0]):
+        factor[k] = value if abs(offset + k * spacing) <= radius else 0.0
+        value *= ratio
+        ratio *= step
+    return first
+
+
 def _gaussian_factors(coordinates, length, spacing, gamma, cutoff, width, factor):
     """Window starts and truncated Gaussian factors along one axis, in place.
 
-    The loop twin of :func:`._grid.kernel_windows` followed by the Gaussian:
-    ``factor`` (n_atoms, width) is filled, the starts are returned.
+    ``factor`` (n_atoms, width) is filled; the starts are returned.
     """
-    radius = cutoff * gamma
-    half = int(np.ceil(radius / spacing))
     start = np.empty(coordinates.shape[0], dtype=np.int64)
-    scale = 1.0 / (2.0 * gamma * gamma)
-    step = np.exp(-2.0 * spacing * spacing * scale)
     for atom in range(coordinates.shape[0]):
-        wrapped = coordinates[atom] % length
-        first = int(np.floor(wrapped / spacing)) - half
-        start[atom] = first
-        offset = first * spacing - wrapped
-        # exp(-(o + k h)^2 s) by recurrence: each factor is the last one times
-        # ratio_k = exp(-s (2 o h + (2k + 1) h^2)), and ratio_k+1 = ratio_k *
-        # exp(-2 s h^2). Exact to round-off; far cheaper than one exp each.
-        exponent = 2.0 * abs(offset) * spacing * scale
-        if exponent > 600.0:  # ratios out of float range: evaluate directly
-            for k in range(width):
-                o = offset + k * spacing
-                factor[atom, k] = np.exp(-o * o * scale) if abs(o) <= radius else 0.0
-            continue
-        value = np.exp(-offset * offset * scale)
-        ratio = np.exp(-scale * spacing * (2.0 * offset + spacing))
-        for k in range(width):
-            o = offset + k * spacing
-            factor[atom, k] = value if abs(o) <= radius else 0.0
-            value *= ratio
-            ratio *= step
+        start[atom] = window(
+            coordinates[atom], length, spacing, gamma, cutoff, factor[atom]
+        )
     return start
+
+
+def _draw_plane(out, positions, weights, lengths, spacing, gamma, cutoff, lo, hi):
+    """Overwrite rows ``[lo, hi)`` of a 2-D image with the atoms' Gaussians.
+
+    The 2-D case of :func:`_draw_rows` with each atom's two windows computed
+    on the fly, so no per-atom arrays are allocated (fresh pages cost more
+    than the arithmetic on this scale).
+    """
+    n_rows, n_columns = out.shape
+    out[lo:hi, :] = 0
+    radius = cutoff * gamma
+    row_factors = np.empty(2 * int(np.ceil(radius / spacing[0])) + 2, out.dtype)
+    column_factors = np.empty(2 * int(np.ceil(radius / spacing[1])) + 2, out.dtype)
+    width = column_factors.shape[0]
+    for atom in range(positions.shape[0]):
+        row = window(
+            positions[atom, 0], lengths[0], spacing[0], gamma, cutoff, row_factors
+        )
+        first = window(
+            positions[atom, 1], lengths[1], spacing[1], gamma, cutoff, column_factors
+        )
+        row %= n_rows
+        first %= n_columns
+        wraps = first + width > n_columns
+        for k in range(row_factors.shape[0]):
+            value = weights[atom] * row_factors[k]
+            if lo <= row < hi and value != 0:
+                pixel_row = out[row]
+                if wraps:
+                    for j in range(width):
+                        pixel_row[(first + j) % n_columns] += value * column_factors[j]
+                else:
+                    target = pixel_row[first : first + width]
+                    for j in range(width):
+                        target[j] += value * column_factors[j]
+            row += 1
+            if row == n_rows:
+                row = 0
 
 
 def _wrapped_windows(start, width, n_pixels):
@@ -107,8 +159,11 @@ def _wrapped_windows(start, width, n_pixels):
 
 
 if njit is None:  # pragma: no cover
-    draw_rows = gaussian_factors = wrapped_windows = None
+    draw_rows = draw_plane = gaussian_factors = wrapped_windows = None
 else:
+    window_start = njit(nogil=True, cache=True)(_window_start)
+    window = njit(nogil=True, cache=True)(_window)
     draw_rows = njit(nogil=True, cache=True)(_draw_rows)
+    draw_plane = njit(nogil=True, cache=True)(_draw_plane)
     gaussian_factors = njit(nogil=True, cache=True)(_gaussian_factors)
     wrapped_windows = njit(nogil=True, cache=True)(_wrapped_windows)

@@ -11,16 +11,20 @@ matrix of last-axis factors gives the stripe in one scipy product, with no
 per-atom Python loop. Both paths give the same image to float round-off.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
-from ._compiled import draw_rows, gaussian_factors, wrapped_windows
+from ._compiled import draw_plane, draw_rows, gaussian_factors, wrapped_windows
 from ._grid import check_atoms, check_render_parameters, kernel_windows
 
 # Columns per stripe: enough atoms per product to amortise the Python loop,
 # few enough that the dense last-axis factor stays mostly non-zero.
 _MIN_STRIPE_COLUMNS = 32
+# Rows per band when ordering atoms for the compiled kernel.
+_BAND_ROWS = 16
 
 
 def gaussian_windows(coordinates, length, spacing, gamma, cutoff, dtype=np.float64):
@@ -66,13 +70,14 @@ def _leading_axes_factor(
     (in ``dtype``).
     """
     n_atoms = len(weights)
-    pixels = np.zeros((n_atoms, 1), dtype=np.int64)
-    values = weights[:, None].astype(dtype)
     for axis in range(len(shape) - 1):
         start, factor = gaussian_windows(
             positions[:, axis], lengths[axis], spacing[axis], gamma, cutoff, dtype
         )
         axis_pixels = _axis_pixels(start, factor.shape[1], shape[axis])
+        if axis == 0:
+            pixels, values = axis_pixels, factor * weights[:, None].astype(dtype)
+            continue
         pixels = (pixels[:, :, None] * shape[axis] + axis_pixels[:, None, :]).reshape(
             n_atoms, -1
         )
@@ -94,28 +99,47 @@ def _deposit(out, positions, weights, lengths, spacing, gamma, cutoff, n_jobs=No
         )
         return
     shape = out.shape
-    # Atoms in first-axis order, so that consecutive windows share cache lines.
-    order = np.argsort(np.mod(positions[:, 0], lengths[0]), kind="stable")
+    # Atoms in bands of rows, each band in column order, so that consecutive
+    # windows overlap and share cache lines.
+    wrapped = np.mod(positions, lengths)
+    band = np.floor(wrapped[:, 0] / (_BAND_ROWS * spacing[0]))
+    order = np.argsort(band * (lengths[-1] + 1) + wrapped[:, -1], kind="stable")
     positions, weights = positions[order], weights[order]
-    start, last = gaussian_windows(
-        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff, out.dtype
-    )
-    pixels, values = _leading_axes_factor(
-        positions, weights, lengths, shape, spacing, gamma, cutoff, out.dtype
-    )
-    arrays = (pixels, values, start, last)
     flat_out = out.reshape(-1, shape[-1])
+    if len(shape) == 2:
+        draw = draw_plane
+        arrays = (
+            positions,
+            weights.astype(out.dtype),
+            np.asarray(lengths, dtype=np.float64),
+            np.asarray(spacing, dtype=np.float64),
+            float(gamma),
+            float(cutoff),
+        )
+    else:
+        draw = draw_rows
+        start, last = gaussian_windows(
+            positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff, out.dtype
+        )
+        pixels, values = _leading_axes_factor(
+            positions, weights, lengths, shape, spacing, gamma, cutoff, out.dtype
+        )
+        arrays = (pixels, values, start, last)
     n_rows = flat_out.shape[0]
     n_threads = min(effective_n_jobs(n_jobs), n_rows)
     if n_threads == 1:
-        draw_rows(flat_out, *arrays, 0, n_rows)
+        draw(flat_out, *arrays, 0, n_rows)
         return
     # Each band of rows is written by one thread only; numba releases the GIL.
+    # A plain thread pool: joblib's start-up costs as much as a band here.
     edges = np.linspace(0, n_rows, n_threads + 1).astype(int)
-    Parallel(n_jobs=n_threads, prefer="threads")(
-        delayed(draw_rows)(flat_out, *arrays, lo, hi)
-        for lo, hi in zip(edges[:-1], edges[1:])
-    )
+    with ThreadPoolExecutor(n_threads) as pool:
+        bands = [
+            pool.submit(draw, flat_out, *arrays, lo, hi)
+            for lo, hi in zip(edges[:-1], edges[1:])
+        ]
+        for band in bands:
+            band.result()
 
 
 def _deposit_stripes(

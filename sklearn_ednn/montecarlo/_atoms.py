@@ -109,11 +109,12 @@ class AtomsEDNNEnergy:
         self.n_scored_ += len(tiles)
         return self._scorer(tiles)[:, 0].reshape([len(t) for t in starts])
 
-    def _total(self):
-        n_tiles = self.raw.size
+    def _total(self, raw=None):
+        """Total energy from raw tile scores (the current ones by default)."""
+        raw = self.raw if raw is None else raw
         return float(
-            self.raw.sum() * self.model.tile_scale_[0]
-            + n_tiles * self.model.tile_offset_[0]
+            raw.sum() * self.model.tile_scale_[0]
+            + raw.size * self.model.tile_offset_[0]
         )
 
     def start(self, atoms):
@@ -201,7 +202,7 @@ class AtomsEDNNEnergy:
             raw = self._score_tiles([np.arange(n) for n in self.tiles_per_axis])
             self.grid = saved
             self._pending = ("full", index, position, grid, raw)
-            return self._total_of(raw) - self.energy_
+            return self._total(raw) - self.energy_
         number, channel = self.numbers[index], self.channel[index]
         old = self._box(self.positions[index], number)
         new = self._box(position, number)
@@ -222,12 +223,6 @@ class AtomsEDNNEnergy:
         delta = float((raw.sum() - old_raw.sum()) * self.model.tile_scale_[0])
         self._pending = ("local", index, position, (saved, channel), (touched, raw))
         return delta
-
-    def _total_of(self, raw):
-        return float(
-            raw.sum() * self.model.tile_scale_[0]
-            + raw.size * self.model.tile_offset_[0]
-        )
 
     def _touched_tiles(self, pixels, axis):
         """Tiles along ``axis`` whose window (focus plus context) holds a pixel."""
