@@ -96,8 +96,15 @@ def step_times(model, repeats, n_steps, local):
     return times
 
 
-def force_checks(model, snapshot, n_probe=8, step=1e-5):
-    """EDNN forces against finite differences and against Tersoff."""
+def force_checks(model, snapshot, n_probe=16, step=1e-6):
+    """EDNN forces against finite differences and against Tersoff.
+
+    The energy is piecewise smooth: a ReLU of the tile network switching, or
+    a pixel entering a Gaussian's window, puts a kink or a tiny jump in it.
+    A central difference whose +-step interval holds one disagrees with the
+    exact derivative there, so the median error is reported beside the
+    largest, with the share of probes above the target.
+    """
     atoms = snapshot.copy()
     atoms.calc = EDNNCalculator(model)
     forces = atoms.get_forces()
@@ -120,6 +127,9 @@ def force_checks(model, snapshot, n_probe=8, step=1e-5):
     tersoff = reference.get_forces()
     return {
         "fd_max_relative_error": float(max(errors)),
+        "fd_median_relative_error": float(np.median(errors)),
+        "fd_share_above_target": float(np.mean(np.array(errors) > TARGET["fd_rel"])),
+        "fd_probes": len(errors),
         "fd_step_A": step,
         "vs_tersoff_mae_eV_per_A": float(np.mean(np.abs(forces - tersoff)[:, :2])),
         "tersoff_mean_abs_force_eV_per_A": float(np.mean(np.abs(tersoff[:, :2]))),
@@ -183,10 +193,16 @@ def main():
             speedup,
         ),
         (
-            "forces vs finite differences (rel)",
+            "forces vs finite differences, max (rel)",
             None,
             TARGET["fd_rel"],
             forces["fd_max_relative_error"],
+        ),
+        (
+            "forces vs finite differences, median (rel)",
+            None,
+            TARGET["fd_rel"],
+            forces["fd_median_relative_error"],
         ),
     ]
     for label, paper, target, ours in rows:
