@@ -113,8 +113,7 @@ def test_calculator_errors_are_clear(model, sheet):
         EDNNCalculator(linear, image=image)
     with pytest.raises(ValueError, match="1 channels and 2 axes, but the EDNN"):
         EDNNCalculator(model.steps[1][1], image=image)
-    # 1.5 cells along x: 48 pixels, not a multiple of the focus of 8... it is;
-    # 1.25 cells: 40 pixels, also a multiple. A 36-pixel cell is not.
+    # A cell stretched to 36 pixels along x: not a multiple of the focus of 8.
     odd = sheet.copy()
     odd.set_cell(sheet.cell.lengths() * [36 / PIXELS, 1, 1], scale_atoms=True)
     odd.calc = EDNNCalculator(model)

@@ -1,10 +1,13 @@
-"""A compiled drawing kernel for eq. (2), used when numba is installed.
+"""Compiled drawing kernels for eq. (2), used when numba is installed.
 
 The scipy stripes of :mod:`._render` need a new block and a strided add per
 stripe, so they move the image through memory about four times; here each
 atom's window is added in place, and every band of rows is zeroed by the
-thread that draws it. numba is optional (the ``atoms`` extra installs it):
-without it :func:`draw_rows` is None and the scipy path draws every image.
+thread that draws it. :func:`draw_plane` draws 2-D images and computes each
+atom's two windows on the fly (the Gaussian by a recurrence, no exp per
+pixel); :func:`draw_rows` draws any image from precomputed windows.
+numba is optional (the ``atoms`` extra installs it): without it these names
+are None and the numpy and scipy path draws every image.
 """
 
 import numpy as np
