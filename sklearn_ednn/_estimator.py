@@ -423,22 +423,34 @@ or regressor, default=None
         check_grid_shape(X.shape[1 : 1 + n_spatial], self.focus_)
         return X if self.channels else X[..., np.newaxis]
 
+    def _unscale(self, raw, n_tiles):
+        """Targets from raw tile-model scores summed over ``n_tiles`` tiles.
+
+        ``raw`` has the outputs on its last axis; a sum of ``n_tiles`` scores
+        is ``raw * tile_scale_ + n_tiles * tile_offset_`` (1 for one tile).
+        """
+        return raw * self.tile_scale_ + n_tiles * self.tile_offset_
+
     def _tile_scorer(self):
         """Picklable callable scoring flat batches of tiles for this model."""
         if self.solver_ == "torch":
             return TorchTileScorer(self.estimator_.module_, self.inference_dtype)
         return SklearnTileScorer(self.estimator_)
 
-    def _score(self, X, reduce):
-        """Tile scores of ``X`` (sums or per tile) and its number of tiles."""
+    def _score(self, X, reduce, *, scorer=None, max_tiles=None):
+        """Tile scores of ``X`` (sums or per tile) and its number of tiles.
+
+        ``scorer`` replaces the model's own tile scorer (for example one that
+        alters the tiles first) and ``max_tiles`` its ``tile_batch_size``.
+        """
         X_ch = self._check_predict_X(X)
         scores = score_grids(
             X_ch,
             self.focus_,
             self.context_,
             self.padding,
-            self._tile_scorer(),
-            max_tiles=self.tile_batch_size,
+            self._tile_scorer() if scorer is None else scorer,
+            max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
             n_jobs=self.n_jobs,
             reduce=reduce,
         )
@@ -462,7 +474,7 @@ or regressor, default=None
             Sum of the tile contributions of each grid.
         """
         raw, n_tiles = self._score(X, reduce=True)
-        y_pred = raw * self.tile_scale_ + n_tiles * self.tile_offset_
+        y_pred = self._unscale(raw, n_tiles)
         return y_pred[:, 0] if self._y_ndim == 1 else y_pred
 
     def predict_contributions(self, X):
@@ -482,5 +494,5 @@ or regressor, default=None
             focus axes gives :meth:`predict`.
         """
         values, _ = self._score(X, reduce=False)
-        values = values * self.tile_scale_ + self.tile_offset_
+        values = self._unscale(values, 1)
         return values[..., 0] if self._y_ndim == 1 else values

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
-from ._fitted import check_atoms_model
+from ._fitted import check_atoms_model, check_focus_multiple
 from ._torch_render import render_image_torch
 
 __all__ = ["EDNNCalculator"]
@@ -99,30 +99,18 @@ class EDNNCalculator(Calculator):
         energy : torch.Tensor of shape ()
             The predicted total energy, in the units of the training targets.
         """
-        image = self.image
         grid = render_image_torch(
             positions,
             numbers,
             cell,
-            resolution=image.resolution,
-            gamma=image.gamma,
-            n_dims=image.n_dims,
-            species=image.species,
-            cutoff=image.cutoff,
             dtype=torch.float64,
+            **self.image.render_parameters(),
         )
-        if image.species is None:
+        if self.image.species is None:
             grid = grid[..., None]
-        shape = tuple(grid.shape[:-1])
-        for axis, (length, focus) in enumerate(zip(shape, self.model.focus_)):
-            if length % focus:
-                raise ValueError(
-                    f"The cell's image has {length} pixels along axis {axis}, "
-                    f"which is not a multiple of the focus {focus}: use a cell "
-                    "that is a whole number of focus regions long."
-                )
-        n_tiles = math.prod(n // f for n, f in zip(shape, self.model.focus_))
+        n_tiles = math.prod(check_focus_multiple(grid.shape[:-1], self.model.focus_))
         raw = self._torch_module()(grid[None])[0, 0]
+        # EDNNRegressor._unscale, in torch so that autograd follows it.
         return raw * float(self.model.tile_scale_[0]) + n_tiles * float(
             self.model.tile_offset_[0]
         )

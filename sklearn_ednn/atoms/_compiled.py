@@ -20,6 +20,22 @@ except ImportError:  # pragma: no cover - exercised only without numba
 __all__ = ["draw_plane", "draw_rows", "gaussian_factors", "wrapped_windows"]
 
 
+def _add_window(pixel_row, first, value, factors, wraps):
+    """``pixel_row[first + j] += value * factors[j]``, columns taken modulo.
+
+    Windows that wrap past the last column (or span a small cell more than
+    once) take the modulo per column; the rest a plain, vectorised axpy.
+    """
+    width, n_columns = factors.shape[0], pixel_row.shape[0]
+    if wraps:
+        for j in range(width):
+            pixel_row[(first + j) % n_columns] += value * factors[j]
+    else:
+        target = pixel_row[first : first + width]
+        for j in range(width):
+            target[j] += value * factors[j]
+
+
 def _draw_rows(out, pixels, values, start, last, lo, hi):
     """Overwrite rows ``[lo, hi)`` of ``out`` with the atoms' windows.
 
@@ -43,22 +59,13 @@ def _draw_rows(out, pixels, values, start, last, lo, hi):
     for atom in range(pixels.shape[0]):
         first = start[atom] % n_columns
         factors = last[atom]
-        # Windows that wrap past the last column (or span a small cell more
-        # than once) take the modulo per column; the rest a plain axpy.
         wraps = first + width > n_columns
         for k in range(pixels.shape[1]):
             row = pixels[atom, k]
             value = values[atom, k]
             if row < lo or row >= hi or value == 0:
                 continue
-            pixel_row = out[row]
-            if wraps:
-                for j in range(width):
-                    pixel_row[(first + j) % n_columns] += value * factors[j]
-            else:
-                target = pixel_row[first : first + width]
-                for j in range(width):
-                    target[j] += value * factors[j]
+            add_window(out[row], first, value, factors, wraps)
 
 
 def _window_start(coordinate, length, spacing, radius):
@@ -135,14 +142,7 @@ def _draw_plane(out, positions, weights, lengths, spacing, gamma, cutoff, lo, hi
         for k in range(row_factors.shape[0]):
             value = weights[atom] * row_factors[k]
             if lo <= row < hi and value != 0:
-                pixel_row = out[row]
-                if wraps:
-                    for j in range(width):
-                        pixel_row[(first + j) % n_columns] += value * column_factors[j]
-                else:
-                    target = pixel_row[first : first + width]
-                    for j in range(width):
-                        target[j] += value * column_factors[j]
+                add_window(out[row], first, value, column_factors, wraps)
             row += 1
             if row == n_rows:
                 row = 0
@@ -164,6 +164,7 @@ def _wrapped_windows(start, width, n_pixels):
 if njit is None:  # pragma: no cover
     draw_rows = draw_plane = gaussian_factors = wrapped_windows = None
 else:
+    add_window = njit(nogil=True, cache=True)(_add_window)
     window_start = njit(nogil=True, cache=True)(_window_start)
     window = njit(nogil=True, cache=True)(_window)
     draw_rows = njit(nogil=True, cache=True)(_draw_rows)

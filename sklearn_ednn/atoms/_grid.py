@@ -82,6 +82,14 @@ def grid_shape(lengths, spacing):
     return tuple(int(n) for n in shape)
 
 
+def window_width(spacing, gamma, cutoff):
+    """Pixels per axis in every atom's window: ``cutoff * gamma`` either side.
+
+    ``2 ceil(cutoff gamma / spacing) + 2``: enough for any sub-pixel position.
+    """
+    return 2 * int(np.ceil(cutoff * gamma / spacing)) + 2
+
+
 def kernel_windows(coordinates, length, spacing, gamma, cutoff):
     """Each atom's window of pixels along one axis and its Gaussian factor.
 
@@ -108,9 +116,9 @@ def kernel_windows(coordinates, length, spacing, gamma, cutoff):
     """
     wrapped = np.mod(coordinates, length)
     radius = cutoff * gamma
-    half = int(np.ceil(radius / spacing))
-    start = np.floor(wrapped / spacing).astype(np.int64) - half
-    steps = np.arange(2 * half + 2)
+    width = window_width(spacing, gamma, cutoff)
+    start = np.floor(wrapped / spacing).astype(np.int64) - (width - 2) // 2
+    steps = np.arange(width)
     offsets = (start[:, None] + steps) * spacing - wrapped[:, None]
     return start, offsets, np.abs(offsets) <= radius
 

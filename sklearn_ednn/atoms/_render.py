@@ -18,7 +18,12 @@ from joblib import Parallel, delayed, effective_n_jobs
 from scipy import sparse
 
 from ._compiled import draw_plane, draw_rows, gaussian_factors, wrapped_windows
-from ._grid import check_atoms, check_render_parameters, kernel_windows
+from ._grid import (
+    check_atoms,
+    check_render_parameters,
+    kernel_windows,
+    window_width,
+)
 
 # Columns per stripe: enough atoms per product to amortise the Python loop,
 # few enough that the dense last-axis factor stays mostly non-zero.
@@ -34,7 +39,7 @@ def gaussian_windows(coordinates, length, spacing, gamma, cutoff, dtype=np.float
     with numba one compiled loop does it all (:mod:`._compiled`).
     """
     if gaussian_factors is not None:
-        width = 2 * int(np.ceil(cutoff * gamma / spacing)) + 2  # as kernel_windows
+        width = window_width(spacing, gamma, cutoff)
         factor = np.empty((len(coordinates), width), dtype=dtype)
         start = gaussian_factors(
             np.asarray(coordinates, dtype=np.float64),

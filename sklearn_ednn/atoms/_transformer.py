@@ -139,6 +139,24 @@ class AtomImage(TransformerMixin, BaseEstimator):
         self.n_channels_ = 1 if self.species is None else len(self.species)
         return self
 
+    def render_parameters(self):
+        """Return the image parameters, as keywords of the render functions.
+
+        Returns
+        -------
+        parameters : dict
+            ``resolution``, ``gamma``, ``n_dims``, ``species`` and ``cutoff``,
+            for :func:`render_image` or :func:`render_image_torch`, so that
+            other drawings of a structure match this transformer's.
+        """
+        return {
+            "resolution": self.resolution,
+            "gamma": self.gamma,
+            "n_dims": self.n_dims,
+            "species": self.species,
+            "cutoff": self.cutoff,
+        }
+
     def transform(self, X):
         """Render each structure.
 
@@ -175,12 +193,8 @@ class AtomImage(TransformerMixin, BaseEstimator):
                 positions,
                 atomic_numbers,
                 cell,
-                resolution=self.resolution,
-                gamma=self.gamma,
-                n_dims=self.n_dims,
-                species=self.species,
-                cutoff=self.cutoff,
                 out=images[index],
+                **self.render_parameters(),
             )
         return images
 

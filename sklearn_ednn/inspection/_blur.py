@@ -7,12 +7,9 @@ of the same area does. :func:`tile_region_mask` builds the two regions and
 :func:`predict_blurred` predicts with one of them blurred.
 """
 
-import math
-
 import numpy as np
 from scipy import ndimage
-
-from .._tiling import pad_grid, window_view
+from sklearn.utils.validation import check_is_fitted
 
 __all__ = ["predict_blurred", "tile_region_mask"]
 
@@ -66,10 +63,11 @@ def tile_region_mask(focus, context, region, fraction):
     return candidates[int(np.argmin(np.abs(areas - fraction)))]
 
 
-def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=64):
+def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=None):
     """Predict with the pixels under ``mask`` blurred in every tile.
 
-    Each tile is cut as at prediction time, blurred as a whole with a
+    Each tile is cut as at prediction time (the model's own tiling and
+    batching, with ``batch_size`` tiles at a time), blurred as a whole with a
     Gaussian of width ``sigma`` pixels along the spatial axes, and the blurred
     values replace the original ones where ``mask`` is True. The tile model
     then scores the tiles and the scores are summed, as in
@@ -85,8 +83,9 @@ def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=64):
         Region of a tile to blur, from :func:`tile_region_mask`.
     sigma : float, default=2.0
         Width of the Gaussian blur, in pixels.
-    batch_size : int, default=64
-        Grids cut into tiles at a time (bounds memory).
+    batch_size : int, default=None
+        Largest number of tiles blurred and scored at a time (bounds
+        memory); None uses the model's ``tile_batch_size``.
 
     Returns
     -------
@@ -108,9 +107,8 @@ def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=64):
     >>> predict_blurred(model, X, mask).shape
     (20,)
     """
-    X_ch = model._check_predict_X(X)
-    focus, context = model.focus_, model.context_
-    window = tuple(f + 2 * c for f, c in zip(focus, context))
+    check_is_fitted(model)
+    window = tuple(f + 2 * c for f, c in zip(model.focus_, model.context_))
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != window:
         raise ValueError(
@@ -118,20 +116,33 @@ def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=64):
         )
     if model.n_outputs_ != 1:
         raise ValueError("predict_blurred needs a single-output model.")
-    scorer = model._tile_scorer()
-    d = len(focus)
-    n_tiles = math.prod(n // f for n, f in zip(X_ch.shape[1:-1], focus))
-    # Blur along the tile's spatial axes only, not across tiles or channels.
-    sigmas = (0,) * (d + 2) + (sigma,) * d
-    predictions = []
-    for first in range(0, len(X_ch), batch_size):
-        chunk = np.asarray(X_ch[first : first + batch_size], dtype=np.float64)
-        tiles = window_view(
-            pad_grid(chunk, focus, context, model.padding), focus, context
-        )
+    # The model's own tiling and batching, with the tiles blurred on the way.
+    scorer = BlurredTileScorer(model._tile_scorer(), mask, sigma)
+    raw, n_tiles = model._score(X, reduce=True, scorer=scorer, max_tiles=batch_size)
+    return model._unscale(raw, n_tiles)[:, 0]
+
+
+class BlurredTileScorer:
+    """A tile scorer that blurs a region of every tile before scoring it.
+
+    Parameters
+    ----------
+    scorer : callable
+        The model's tile scorer, tiles ``(n, C, w1, ..., wd)`` to scores.
+    mask : ndarray of bool of shape (w1, ..., wd)
+        Region to blur.
+    sigma : float
+        Gaussian width in pixels, along the spatial axes only.
+    """
+
+    def __init__(self, scorer, mask, sigma):
+        self.scorer = scorer
+        self.mask = mask
+        self.sigma = sigma
+
+    def __call__(self, tiles):
+        """Scores of ``tiles`` with the masked region blurred."""
+        tiles = np.asarray(tiles, dtype=np.float64)
+        sigmas = (0, 0) + (self.sigma,) * self.mask.ndim
         blurred = ndimage.gaussian_filter(tiles, sigmas, mode="nearest")
-        tiles = np.where(mask, blurred, tiles)  # (n, T1..Td, C, w1..wd)
-        scores = scorer(tiles.reshape(-1, *tiles.shape[d + 1 :]))[:, 0]
-        predictions.append(scores.reshape(len(chunk), -1).sum(axis=1))
-    raw = np.concatenate(predictions)
-    return raw * model.tile_scale_[0] + n_tiles * model.tile_offset_[0]
+        return self.scorer(np.where(self.mask, blurred, tiles))

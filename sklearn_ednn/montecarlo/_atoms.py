@@ -16,9 +16,9 @@ import numpy as np
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from ..atoms._fitted import check_atoms_model
+from ..atoms._fitted import check_atoms_model, check_focus_multiple
 from ..atoms._grid import check_render_parameters
-from ..atoms._render import gaussian_windows, render_image
+from ..atoms._render import _axis_pixels, gaussian_windows, render_image
 from ..atoms._transformer import structure_arrays
 
 __all__ = [
@@ -74,22 +74,24 @@ class AtomsEDNNEnergy:
 
     def _draw(self, positions):
         """The float64, channel-last image of ``positions``."""
-        image = self.image
         grid = render_image(
             positions,
             self.numbers,
             self.cell,
-            resolution=image.resolution,
-            gamma=image.gamma,
-            n_dims=image.n_dims,
-            species=image.species,
-            cutoff=image.cutoff,
             dtype=np.float64,
+            **self.image.render_parameters(),
         )
-        return grid if image.species is not None else grid[..., None]
+        return grid if self.image.species is not None else grid[..., None]
+
+    def _score_all(self, grid):
+        """Raw scores of every tile of ``grid``, by the model's own tiling."""
+        X = grid[None] if self.model.channels else grid[None, ..., 0]
+        raw, _ = self.model._score(X, reduce=False, scorer=self._scorer)
+        self.n_scored_ += raw[0, ..., 0].size
+        return raw[0, ..., 0]
 
     def _score_tiles(self, starts):
-        """Raw scores of the tiles whose focus starts at ``starts`` (per axis).
+        """Raw scores of the tiles with focus indices ``starts`` (per axis).
 
         ``starts`` is a list, one array of tile indices per axis; every
         combination is scored. Returns an array of shape ``(K1, ..., Kd)``.
@@ -112,10 +114,7 @@ class AtomsEDNNEnergy:
     def _total(self, raw=None):
         """Total energy from raw tile scores (the current ones by default)."""
         raw = self.raw if raw is None else raw
-        return float(
-            raw.sum() * self.model.tile_scale_[0]
-            + raw.size * self.model.tile_offset_[0]
-        )
+        return float(self.model._unscale(raw.sum(), raw.size)[0])
 
     def start(self, atoms):
         """Draw the image, score every tile and return the total energy.
@@ -138,15 +137,8 @@ class AtomsEDNNEnergy:
         )
         self.grid = self._draw(self.positions)
         self.n_scored_ = 0
-        self.tiles_per_axis = []
-        for axis, (length, f) in enumerate(zip(self.shape, self.model.focus_)):
-            if length % f:
-                raise ValueError(
-                    f"The cell's image has {length} pixels along axis {axis}, "
-                    f"which is not a multiple of the focus {f}."
-                )
-            self.tiles_per_axis.append(length // f)
-        self.raw = self._score_tiles([np.arange(n) for n in self.tiles_per_axis])
+        self.tiles_per_axis = check_focus_multiple(self.shape, self.model.focus_)
+        self.raw = self._score_all(self.grid)
         channel_of = {int(z): k for k, z in enumerate(image.species or ())}
         self.channel = np.array([channel_of.get(int(z), 0) for z in self.numbers])
         self.energy_ = self._total()
@@ -166,7 +158,7 @@ class AtomsEDNNEnergy:
                 self.image.gamma,
                 self.image.cutoff,
             )
-            indices.append((start[0] + np.arange(factor.shape[1])) % self.shape[axis])
+            indices.append(_axis_pixels(start, factor.shape[1], self.shape[axis])[0])
             box = np.multiply.outer(box, factor[0])
         return indices, box
 
@@ -197,10 +189,7 @@ class AtomsEDNNEnergy:
             positions = self.positions.copy()
             positions[index] = position
             grid = self._draw(positions)
-            saved = self.grid
-            self.grid = grid
-            raw = self._score_tiles([np.arange(n) for n in self.tiles_per_axis])
-            self.grid = saved
+            raw = self._score_all(grid)
             self._pending = ("full", index, position, grid, raw)
             return self._total(raw) - self.energy_
         number, channel = self.numbers[index], self.channel[index]
@@ -220,7 +209,8 @@ class AtomsEDNNEnergy:
         ]
         raw = self._score_tiles(touched)
         old_raw = self.raw[np.ix_(*touched)]
-        delta = float((raw.sum() - old_raw.sum()) * self.model.tile_scale_[0])
+        # The number of tiles is unchanged: no offset in the difference.
+        delta = float(self.model._unscale(raw.sum() - old_raw.sum(), 0)[0])
         self._pending = ("local", index, position, (saved, channel), (touched, raw))
         return delta
 
