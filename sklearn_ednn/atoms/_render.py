@@ -162,14 +162,20 @@ def _deposit_stripes(
         return
     shape = out.shape
     start, last = gaussian_windows(
-        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff
+        positions[:, -1], lengths[-1], spacing[-1], gamma, cutoff, out.dtype
     )
     order = np.argsort(start, kind="stable")
-    start, last = start[order], last[order].astype(out.dtype)
+    start, last = start[order], last[order]
     pixels, values = _leading_axes_factor(
-        positions[order], weights[order], lengths, shape, spacing, gamma, cutoff
+        positions[order],
+        weights[order],
+        lengths,
+        shape,
+        spacing,
+        gamma,
+        cutoff,
+        out.dtype,
     )
-    values = values.astype(out.dtype)
     n_leading, per_atom = int(np.prod(shape[:-1])), pixels.shape[1]
     width, n_columns = last.shape[1], shape[-1]
     # Distinct columns within a stripe (R <= n_columns) make the in-place add
