@@ -150,6 +150,18 @@ or regressor, default=None
     verbose : int, default=0
         If positive, the boosting solver prints its errors every round. A torch
         tile model reports through the skorch net's own ``verbose``.
+    offset : {"mean", "channel_totals"}, default="mean"
+        What every tile adds to the torch tile network's scaled output (torch
+        solver only; the other solvers fit their own offsets). "mean": the
+        mean target per tile. "channel_totals": an intercept plus a linear
+        function of the totals of each channel over the tile's focus region,
+        fitted by least squares to the training targets before training, so
+        that the network learns only what that linear model leaves. On atom
+        images with one channel per element the channel totals count the
+        atoms of each element, and the offset is a reference energy per atom
+        of each element; the network then learns the energy of their
+        arrangement. The offset is extensive: summed over the tiles of a grid
+        it is the same function of the grid's channel totals.
 
     Attributes
     ----------
@@ -182,7 +194,15 @@ or regressor, default=None
         Context width per spatial axis.
     tile_offset_ : ndarray of shape (n_outputs_,)
         Constant added to every tile's contribution: the mean target per tile
-        for the torch solver, 0 for the others (their models fit it).
+        for the torch solver (the intercept with ``offset="channel_totals"``),
+        0 for the others (their models fit it).
+    channel_offset_ : ndarray of shape (n_channels_, n_outputs_)
+        Added to a tile's contribution per unit of each channel's total over
+        its focus region: the least-squares weights with
+        ``offset="channel_totals"``, zeros otherwise. A channel offset is
+        part of the tile network's output (a fixed buffer of its
+        :class:`EDNNModule`, in scaled units), so every scoring of tiles
+        includes it.
     tile_scale_ : ndarray of shape (n_outputs_,)
         Factor applied to the tile model's output: the standard deviation of
         the target per tile for the torch solver, 1 for the others.
@@ -198,11 +218,13 @@ or regressor, default=None
     -----
     For a grid ``x`` with tiles ``x_t`` (:class:`TileTransformer`) the model is
 
-    .. math:: \\hat y(x) = \\sum_t \\left(s\\, g(x_t) + m\\right),
+    .. math:: \\hat y(x) = \\sum_t \\left(s\\, g(x_t) + m + w^\\top n_t\\right),
 
-    with ``g`` the tile model, ``s = tile_scale_`` and ``m = tile_offset_``.
-    The network is trained on the scaled target ``(y - n_tiles m) / s`` with the
-    mean squared error of the sum, so training is well conditioned and the
+    with ``g`` the tile model, ``s = tile_scale_``, ``m = tile_offset_``,
+    ``w = channel_offset_`` and ``n_t`` the channel totals of the focus region
+    of tile ``t``. The network is trained on the scaled target
+    ``(y - n_tiles m - w^T n) / s``, with ``n`` the grid's channel totals, and
+    the mean squared error of the sum, so training is well conditioned and the
     fitted model stays exactly extensive: a periodic grid repeated ``k`` times
     along each of ``d`` axes predicts ``k**d`` times as much.
 
@@ -246,6 +268,7 @@ or regressor, default=None
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
+        "offset": [StrOptions({"mean", "channel_totals"})],
     }
 
     def __init__(
@@ -266,6 +289,7 @@ or regressor, default=None
         validation_fraction=None,
         n_iter_no_change=None,
         verbose=0,
+        offset="mean",
     ):
         self.estimator = estimator
         self.f = f
@@ -282,6 +306,7 @@ or regressor, default=None
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
+        self.offset = offset
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -329,11 +354,21 @@ or regressor, default=None
 
         y_2d = y.reshape(len(y), -1).astype(np.float64)
         solver = _resolve_solver(self.estimator, self.solver)
+        if solver != "torch" and self.offset != "mean":
+            raise ValueError(
+                f"offset={self.offset!r} applies to torch tile networks only; "
+                f"the {solver!r} solver fits its model's own offset. Use "
+                "offset='mean'."
+            )
         history = None
+        n_channels, n_outputs = X_ch.shape[-1], y_2d.shape[1]
+        channel_offset = np.zeros((n_channels, n_outputs))
         if solver == "torch":
-            fitted, offset, scale = self._fit_torch(X_ch, y_2d, focus, context)
+            fitted, offset, channel_offset, scale = self._fit_torch(
+                X_ch, y_2d, focus, context
+            )
         else:
-            offset, scale = np.zeros(y_2d.shape[1]), np.ones(y_2d.shape[1])
+            offset, scale = np.zeros(n_outputs), np.ones(n_outputs)
             tiles = flat_tiles(X_ch, focus, context, self.padding)
             if solver == "linear":
                 fitted = fit_linear(self.estimator, tiles, y)
@@ -370,16 +405,36 @@ or regressor, default=None
         self.focus_ = focus
         self.context_ = context
         self.tile_offset_ = offset
+        self.channel_offset_ = channel_offset
         self.tile_scale_ = scale
         return self
+
+    def _fit_offsets(self, totals, y_2d, n_tiles):
+        """Per-tile intercept and channel weights of the offset (see ``offset``).
+
+        ``totals`` holds each grid's channel totals, shape (n_samples, n_channels).
+        """
+        if self.offset == "mean":
+            weights = np.zeros((totals.shape[1], y_2d.shape[1]))
+            return (y_2d / n_tiles).mean(axis=0), weights
+        design = np.column_stack([np.full(len(totals), float(n_tiles)), totals])
+        # Columns scaled to unit norm for the solve; a constant channel (or one
+        # proportional to the tile count) gets the minimum-norm share.
+        norms = np.linalg.norm(design, axis=0)
+        norms[norms == 0] = 1.0
+        coef = np.linalg.lstsq(design / norms, y_2d, rcond=None)[0] / norms[:, None]
+        return coef[0], coef[1:]
 
     def _fit_torch(self, X_ch, y_2d, focus, context):
         """Train the torch tile model with skorch on scaled targets."""
         n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
-        per_tile = y_2d / n_tiles
-        offset = per_tile.mean(axis=0)
-        scale = per_tile.std(axis=0)
+        totals = X_ch.sum(axis=tuple(range(1, X_ch.ndim - 1)), dtype=np.float64)
+        offset, channel_offset = self._fit_offsets(totals, y_2d, n_tiles)
+        # The network learns what the offset leaves; its scale sets the units.
+        residual = y_2d - n_tiles * offset - totals @ channel_offset
+        scale = (residual / n_tiles).std(axis=0)
         scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
+        # The module adds the channel offset itself (in scaled units).
         target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
         net = build_ednn_net(
             _torch_net(self.estimator),
@@ -388,6 +443,7 @@ or regressor, default=None
             padding=self.padding,
             n_channels=X_ch.shape[-1],
             n_outputs=y_2d.shape[1],
+            channel_offset=(None if self.offset == "mean" else channel_offset / scale),
         )
         seed = None
         if self.random_state is not None:
@@ -396,7 +452,7 @@ or regressor, default=None
         with fixed_seed(seed):
             # A writable float32 copy: torch cannot wrap read-only memory maps.
             net.fit(np.array(X_ch, dtype=np.float32), target)
-        return net, offset, scale
+        return net, offset, channel_offset, scale
 
     def _check_predict_X(self, X):
         """Validate grids for prediction; return them channel-last."""

@@ -87,6 +87,10 @@ class EDNNModule(nn.Module):
         Number of channels of the grids.
     ednn_n_outputs : int
         Number of outputs per tile.
+    ednn_channel_offset : array-like of shape (n_channels, n_outputs), default=None
+        Fixed weights added to every tile's output per unit of its focus
+        region's channel totals (see :meth:`channel_offset_sum`); None adds
+        nothing. Kept as a buffer: it is not trained.
     **tile_kwargs : dict
         Arguments of the tile network's constructor (skorch's ``module__*``).
 
@@ -105,9 +109,17 @@ class EDNNModule(nn.Module):
         ednn_padding,
         ednn_n_channels,
         ednn_n_outputs,
+        ednn_channel_offset=None,
         **tile_kwargs,
     ):
         super().__init__()
+        if ednn_channel_offset is None:
+            self.channel_offset = None
+        else:
+            offset = torch.as_tensor(ednn_channel_offset, dtype=torch.float64)
+            self.register_buffer(
+                "channel_offset", offset.reshape(ednn_n_channels, ednn_n_outputs)
+            )
         self.focus = tuple(ednn_focus)
         self.context = tuple(ednn_context)
         self.padding = ednn_padding
@@ -139,7 +151,8 @@ class EDNNModule(nn.Module):
         Returns
         -------
         contributions : torch.Tensor of shape (n_tiles, n_outputs)
-            The tile network's output, checked for shape.
+            The tile network's output, checked for shape, plus the channel
+            offset of each tile's focus region when there is one.
         """
         out = self.tile_module(tiles)
         if out.ndim == 1:
@@ -150,7 +163,37 @@ class EDNNModule(nn.Module):
                 f"{tiles.shape[0]} tiles; expected ({tiles.shape[0]}, "
                 f"{self.n_outputs}): one value per tile and output."
             )
+        if self.channel_offset is not None:
+            focus = tiles[
+                (slice(None), slice(None))
+                + tuple(slice(c, c + f) for f, c in zip(self.focus, self.context))
+            ]
+            out = out + self._offset(focus.sum(dim=tuple(range(2, tiles.ndim))))
         return out
+
+    def _offset(self, channel_totals):
+        """The channel offset of regions with ``channel_totals`` (n, n_channels)."""
+        return channel_totals @ self.channel_offset.to(channel_totals.dtype)
+
+    def channel_offset_sum(self, X):
+        """The part of :meth:`forward` that the channel offset gives.
+
+        Every position of a grid lies in exactly one focus region, so the
+        offsets of all its tiles add up to the offset of its channel totals.
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+            The grids.
+
+        Returns
+        -------
+        offsets : torch.Tensor of shape (n_samples, n_outputs)
+            Zeros when the module has no channel offset.
+        """
+        if self.channel_offset is None:
+            return X.new_zeros((X.shape[0], self.n_outputs))
+        return self._offset(X.sum(dim=tuple(range(1, X.ndim - 1))))
 
     def forward(self, X):
         """Predict the (scaled) extensive targets of a batch of grids.
@@ -235,12 +278,15 @@ def is_torch_module(estimator):
     )
 
 
-def build_ednn_net(net, *, focus, context, padding, n_channels, n_outputs):
+def build_ednn_net(
+    net, *, focus, context, padding, n_channels, n_outputs, channel_offset=None
+):
     """A fresh copy of a configured skorch net whose module is an EDNNModule.
 
     The copy keeps every setting of ``net`` (optimizer, lr, callbacks, device,
     train split, ...); its ``module`` becomes :class:`EDNNModule` around the
-    original module, and ``module__*`` arguments reach the tile network.
+    original module (with the fixed ``channel_offset``, if any), and
+    ``module__*`` arguments reach the tile network.
     """
     params = net.get_params(deep=False)
     params.pop("_params_to_validate", None)
@@ -255,6 +301,7 @@ def build_ednn_net(net, *, focus, context, padding, n_channels, n_outputs):
         module__ednn_padding=padding,
         module__ednn_n_channels=n_channels,
         module__ednn_n_outputs=n_outputs,
+        module__ednn_channel_offset=channel_offset,
     )
     return type(net)(**params)
 

@@ -252,6 +252,22 @@ def test_tile_cnn_has_the_papers_layers():
     assert linears[0].in_features == 32 * 4 * 4
 
 
+def test_tile_cnn_activation_is_used_after_every_hidden_layer():
+    net = TileCNN(tile_shape=(16, 16), width=0.25, activation=nn.SiLU)
+    assert sum(isinstance(m, nn.SiLU) for m in net.modules()) == 14
+    assert not any(isinstance(m, nn.ReLU) for m in net.modules())
+    # A smooth activation gives a smooth function of the tile: its gradient
+    # changes continuously, where ReLU's jumps.
+    tile = torch.randn(1, 1, 16, 16, dtype=torch.float64, requires_grad=True)
+    net = net.double()
+    grads = []
+    for shift in (0.0, 1e-6):
+        x = (tile + shift).detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(net(x).sum(), x)
+        grads.append(grad)
+    assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-8)
+
+
 def test_tile_cnn_trains_as_ednn_estimator(ising_small):
     X, y = ising_small
     net = make_tile_net(module=TileCNN, module__width=0.125, max_epochs=1)
