@@ -11,7 +11,10 @@ benchmark reports:
   2 940 atoms, with local re-evaluation (only the tiles a move touches) and
   with full re-evaluation (the whole image and every tile);
 * EDNN forces (autograd through the image) against central finite differences
-  of the EDNN energy, and against the Tersoff forces.
+  of the EDNN energy, and against the Tersoff forces;
+* the EDNN and Tersoff energies of the structures each run samples: a model
+  that sits too low somewhere (a hole in the learned surface) leads its own
+  run there, where the potential's energy is much higher.
 
 Saves ``results/atoms_mc.json`` and ``results/atoms_mc.png``.
 
@@ -136,6 +139,26 @@ def force_checks(model, snapshot, n_probe=16, step=1e-6):
     }
 
 
+def sample_energies(model, run):
+    """Mean EDNN and Tersoff energies per atom (eV) of a run's kept samples."""
+    cell = sheet_cell(kind="graphene")
+    kept = run.positions[len(run.positions) // 2 :]
+    structures = []
+    for positions in kept:
+        structure = cell.copy()
+        structure.positions = positions
+        structures.append(structure)
+    ednn = model.predict(structures) / len(cell)
+    tersoff = []
+    for structure in structures:
+        structure.calc = tersoff_bcn()
+        tersoff.append(structure.get_potential_energy() / len(cell))
+    return {
+        "ednn_eV_per_atom": float(ednn.mean()),
+        "tersoff_eV_per_atom": float(np.mean(tersoff)),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run in minutes")
@@ -171,6 +194,12 @@ def main():
     full = step_times(model, repeats[:3], 40 if quick else 100, local=False)
     big = max(full)
     speedup = full[big] / local[big]
+
+    # Both energies of what each run sampled.
+    sampled = {
+        "ednn_run": sample_energies(model, ednn_run),
+        "tersoff_run": sample_energies(model, tersoff_run),
+    }
 
     # 3. Forces on the last Tersoff sample.
     snapshot = sheet_cell(kind="graphene")
@@ -230,6 +259,12 @@ def main():
         f"forces: vs Tersoff MAE {forces['vs_tersoff_mae_eV_per_A']:.3f} eV/A "
         f"(mean |F| {forces['tersoff_mean_abs_force_eV_per_A']:.3f})"
     )
+    for run_name, energies in sampled.items():
+        print(
+            f"samples of the {run_name.replace('_', ' ')}: EDNN "
+            f"{energies['ednn_eV_per_atom']:.3f}, Tersoff "
+            f"{energies['tersoff_eV_per_atom']:.3f} eV/atom"
+        )
     print(f"total {total_minutes:.1f} min")
 
     RESULTS.mkdir(exist_ok=True)
@@ -255,6 +290,7 @@ def main():
         "seconds_per_step_full": {str(n): t for n, t in full.items()},
         "local_speedup": {"atoms": big, "full_over_local": speedup},
         "forces": forces,
+        "sample_energies": sampled,
         "total_minutes": total_minutes,
         "paper_seconds_per_step": PAPER_SECONDS_PER_STEP,
         "target": TARGET,

@@ -15,7 +15,8 @@ It draws the images itself, in batches on the device, from the positions
 (eq. 2 with species channels, Gaussians cut at 4 gamma per axis, pixel ``j``
 at ``j * spacing``: the same image as ``AtomImage``, which ``--export``
 checks), and moves every training cell by a random translation and mirror
-(the continuous version of ``PeriodicAugmentation``). It imports only the
+(by any distance, or with ``--shift pixel`` by whole pixels as
+``PeriodicAugmentation`` does). It imports only the
 tile network's module, so a machine with torch alone runs it.
 
 Usage::
@@ -191,9 +192,11 @@ def run(args):
             positions = data["positions"][batch]
             lengths = data["lengths"]
             sign = 1 - 2 * (torch.rand(len(batch), 1, 2, device=device) < 0.5).float()
-            moved = (
-                positions * sign + torch.rand(len(batch), 1, 2, device=device) * lengths
-            )
+            shift = torch.rand(len(batch), 1, 2, device=device)
+            if args.shift == "pixel":
+                # Whole pixels only, as PeriodicAugmentation rolls images.
+                shift = torch.floor(shift * args.pixels) / args.pixels
+            moved = positions * sign + shift * lengths
             if args.force_weight:
                 moved.requires_grad_(True)
             predicted = ednn(
@@ -237,6 +240,12 @@ def main():
     parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default="relu")
     parser.add_argument("--reference", action="store_true", help="energies per element")
     parser.add_argument("--force-weight", type=float, default=0.0)
+    parser.add_argument(
+        "--shift",
+        choices=["continuous", "pixel"],
+        default="continuous",
+        help="random translations by any distance, or by whole pixels",
+    )
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)

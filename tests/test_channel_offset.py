@@ -48,6 +48,19 @@ def test_offset_is_the_least_squares_reference():
     assert model.tile_scale_[0] == pytest.approx(np.std(residual / 4))
 
 
+def test_offset_is_fitted_per_output():
+    X, y = linear_grids(60)
+    Y = np.column_stack([y, -2 * y + 1.0])
+    model = offset_model().set_params(estimator__max_epochs=1).fit(X, Y)
+    assert model.channel_offset_.shape == (2, 2)
+    np.testing.assert_allclose(
+        model.channel_offset_[:, 1], -2 * model.channel_offset_[:, 0], rtol=1e-8
+    )
+    contributions = model.predict_contributions(X[:4])
+    assert contributions.shape == (4, 2, 2, 2)
+    np.testing.assert_allclose(contributions.sum(axis=(1, 2)), model.predict(X[:4]))
+
+
 def test_offset_is_in_every_tile_score_and_extensive():
     X, y = linear_grids(120)
     model = offset_model().fit(X, y)
