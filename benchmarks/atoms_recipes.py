@@ -7,9 +7,10 @@ recipes that way takes a day. This script trains the same model (the paper's
 in plain torch, so that a GPU runs several recipes at once in minutes. What it
 varies: the activation, the offset (the mean energy per tile, or reference
 energies per element fitted by least squares on the atom counts, like
-``EDNNRegressor(offset="channel_totals")``), the batch size, the learning
-rate, the width, and a force term in the loss (``--force-weight``: forces by
-double backpropagation through the image, against the Tersoff forces).
+``EDNNRegressor(offset="channel_totals")`` without its intercept), the batch
+size, the learning rate, the width, and a force term in the loss
+(``--force-weight``: forces by double backpropagation through the image,
+against the Tersoff forces).
 
 It draws the images itself, in batches on the device, from the positions
 (eq. 2 with species channels, Gaussians cut at 4 gamma per axis, pixel ``j``
@@ -84,6 +85,7 @@ def export():
 
 
 def load(device):
+    """The exported sheets as tensors on ``device``, with per-channel weights."""
     data = np.load(DATA)
     numbers = torch.as_tensor(data["numbers"].astype(np.int64), device=device)
     species = torch.as_tensor(SPECIES, device=device)

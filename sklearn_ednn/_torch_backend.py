@@ -140,6 +140,14 @@ class EDNNModule(nn.Module):
             tile_module = tile_module(**{**sizes, **tile_kwargs})
         self.tile_module = tile_module
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # Modules pickled before the channel offset existed have none.
+        if "channel_offset" not in self.__dict__ and "channel_offset" not in (
+            self._buffers
+        ):
+            self.channel_offset = None
+
     def score_tiles(self, tiles):
         """Score a flat batch of tiles.
 
