@@ -84,6 +84,14 @@ class RefitOutputLayer(Callback):
     alphas : array-like of float, default=numpy.logspace(-10, 4, 15)
         Candidate penalties, relative to the mean diagonal of the normal
         equations.
+    cv : int, cross-validation generator or None, default=None
+        How the penalty is chosen. None: efficient leave-one-out. An int or a
+        splitter: that cross-validation over the training grids in their
+        order (an int gives contiguous, unshuffled folds). Use folds when
+        neighbouring grids are near copies of each other, such as snapshots
+        of one molecular-dynamics run: leave-one-out then sees a near copy of
+        every left-out grid, prefers too small a penalty and lets the refit
+        fit noise.
 
     Attributes
     ----------
@@ -113,8 +121,9 @@ class RefitOutputLayer(Callback):
     >>> net = make_tile_net(callbacks=[("lr_scheduler", CosineLR())])
     """
 
-    def __init__(self, alphas=None):
+    def __init__(self, alphas=None, cv=None):
         self.alphas = alphas
+        self.cv = cv
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Solve for the output layer on the training data.
@@ -144,7 +153,9 @@ class RefitOutputLayer(Callback):
             summed = np.hstack([summed, n_tiles[:, None]])
         alphas = np.logspace(-10, 4, 15) if self.alphas is None else self.alphas
         scale = np.mean(summed**2) * len(summed)
-        ridge = RidgeCV(alphas=np.asarray(alphas) * scale, fit_intercept=False)
+        ridge = RidgeCV(
+            alphas=np.asarray(alphas) * scale, fit_intercept=False, cv=self.cv
+        )
         ridge.fit(summed, targets - totals)
         correction = ridge.coef_.reshape(targets.shape[1], -1)
         self.alpha_ = float(ridge.alpha_ / scale)

@@ -100,6 +100,25 @@ def test_refit_penalty_guards_against_few_grids(ising_data):
     assert held_out_error["loo"] < 0.9 * held_out_error["plain"]
 
 
+def test_refit_folds_resist_near_copies(ising_data):
+    """Every training grid twice, side by side (like neighbouring snapshots
+    of one MD run): leave-one-out always sees the copy and picks a tiny
+    penalty; contiguous folds keep the copies together and do not."""
+    X, y = ising_data
+    X_twice, y_twice = np.repeat(X[:40], 2, axis=0), np.repeat(y[:40], 2)
+    alpha, held_out_error = {}, {}
+    for name, cv in [("loo", None), ("folds", 5)]:
+        callbacks = [("lr", CosineLR()), ("refit", RefitOutputLayer(cv=cv))]
+        net = make_tile_net(max_epochs=2, lr=1e-3, callbacks=callbacks)
+        model = EDNNRegressor(net, random_state=0).fit(X_twice, y_twice)
+        alpha[name] = dict(model.estimator_.callbacks_)["refit"].alpha_
+        held_out_error[name] = np.abs(model.predict(X[40:]) - y[40:]).mean()
+    # Leave-one-out falls to the smallest penalty, an exact solve (1e-10).
+    assert alpha["loo"] == pytest.approx(1e-10)
+    assert alpha["folds"] > 100 * alpha["loo"]
+    assert held_out_error["folds"] < held_out_error["loo"]
+
+
 class SummedTileNet(nn.Module):
     """A tile network whose output is not a linear layer's."""
 
