@@ -35,6 +35,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from ase.calculators.fd import calculate_numerical_forces
 
 from sklearn_ednn.atoms import EDNNCalculator
 from sklearn_ednn.datasets import sheet_cell, tersoff_bcn
@@ -114,24 +115,18 @@ def force_checks(model, snapshot, n_probe=16, step=1e-6):
     probe = atoms.copy()
     probe.calc = EDNNCalculator(model)
     rng = np.random.default_rng(0)
-    errors, scale = [], np.abs(forces[:, :2]).max()
-    for index in rng.choice(len(atoms), n_probe, replace=False):
-        for axis in (0, 1):
-            energies = []
-            for sign in (1, -1):
-                positions = atoms.positions.copy()
-                positions[index, axis] += sign * step
-                probe.positions = positions
-                energies.append(probe.get_potential_energy())
-            finite = -(energies[0] - energies[1]) / (2 * step)
-            errors.append(abs(forces[index, axis] - finite) / scale)
+    probed = rng.choice(len(atoms), n_probe, replace=False)
+    # ASE's central differences, atom by atom, x and y.
+    finite = calculate_numerical_forces(probe, eps=step, iatoms=probed, icarts=(0, 1))
+    scale = np.abs(forces[:, :2]).max()
+    errors = (np.abs(forces[probed, :2] - finite) / scale).ravel()
     reference = snapshot.copy()
     reference.calc = tersoff_bcn()
     tersoff = reference.get_forces()
     return {
-        "fd_max_relative_error": float(max(errors)),
+        "fd_max_relative_error": float(errors.max()),
         "fd_median_relative_error": float(np.median(errors)),
-        "fd_share_above_target": float(np.mean(np.array(errors) > TARGET["fd_rel"])),
+        "fd_share_above_target": float(np.mean(errors > TARGET["fd_rel"])),
         "fd_probes": len(errors),
         "fd_step_A": step,
         "vs_tersoff_mae_eV_per_A": float(np.mean(np.abs(forces - tersoff)[:, :2])),

@@ -409,29 +409,31 @@ or regressor, default=None
         self.tile_scale_ = scale
         return self
 
-    def _fit_offsets(self, totals, y_2d, n_tiles):
-        """Per-tile intercept and channel weights of the offset (see ``offset``).
+    def _fit_offsets(self, X_ch, y_2d, n_tiles):
+        """The offset (see ``offset``) and its share of every training target.
 
-        ``totals`` holds each grid's channel totals, shape (n_samples, n_channels).
+        Returns the per-tile intercept, the channel weights and the offset
+        summed over each grid, shape (n_samples, n_outputs).
         """
+        n_channels = X_ch.shape[-1]
         if self.offset == "mean":
-            weights = np.zeros((totals.shape[1], y_2d.shape[1]))
-            return (y_2d / n_tiles).mean(axis=0), weights
+            offset = (y_2d / n_tiles).mean(axis=0)
+            return offset, np.zeros((n_channels, y_2d.shape[1])), n_tiles * offset
+        totals = X_ch.sum(axis=tuple(range(1, X_ch.ndim - 1)), dtype=np.float64)
         design = np.column_stack([np.full(len(totals), float(n_tiles)), totals])
         # Columns scaled to unit norm for the solve; a constant channel (or one
         # proportional to the tile count) gets the minimum-norm share.
         norms = np.linalg.norm(design, axis=0)
         norms[norms == 0] = 1.0
         coef = np.linalg.lstsq(design / norms, y_2d, rcond=None)[0] / norms[:, None]
-        return coef[0], coef[1:]
+        return coef[0], coef[1:], design @ coef
 
     def _fit_torch(self, X_ch, y_2d, focus, context):
         """Train the torch tile model with skorch on scaled targets."""
         n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
-        totals = X_ch.sum(axis=tuple(range(1, X_ch.ndim - 1)), dtype=np.float64)
-        offset, channel_offset = self._fit_offsets(totals, y_2d, n_tiles)
+        offset, channel_offset, summed = self._fit_offsets(X_ch, y_2d, n_tiles)
         # The network learns what the offset leaves; its scale sets the units.
-        residual = y_2d - n_tiles * offset - totals @ channel_offset
+        residual = y_2d - summed
         scale = (residual / n_tiles).std(axis=0)
         scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
         # The module adds the channel offset itself (in scaled units).
