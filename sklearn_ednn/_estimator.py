@@ -1,5 +1,6 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
+import itertools
 import math
 from numbers import Integral, Real
 
@@ -162,6 +163,17 @@ or regressor, default=None
         of each element; the network then learns the energy of their
         arrangement. The offset is extensive: summed over the tiles of a grid
         it is the same function of the grid's channel totals.
+    average_shifts : int or tuple of int, default=1
+        Number of tilings per spatial axis (an int applies to every axis)
+        whose predictions are averaged: the tile grid is moved by multiples of
+        ``f / average_shifts`` pixels, so ``k`` per axis costs ``k**d`` times
+        the inference of one tiling. An EDNN is invariant to translations by
+        whole focus regions only; averaging over the tilings makes it
+        invariant to translations by ``f / k`` pixels, and evens out errors
+        that depend on where the tile boundaries fall. Each must divide
+        ``f``; periodic padding only. 1 (the paper's): one tiling. Used by
+        :meth:`predict`, :meth:`predict_contributions` and ``score``; training
+        is unchanged.
 
     Attributes
     ----------
@@ -269,6 +281,7 @@ or regressor, default=None
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
         "offset": [StrOptions({"mean", "channel_totals"})],
+        "average_shifts": [Interval(Integral, 1, None, closed="left"), tuple, list],
     }
 
     def __init__(
@@ -290,6 +303,7 @@ or regressor, default=None
         n_iter_no_change=None,
         verbose=0,
         offset="mean",
+        average_shifts=1,
     ):
         self.estimator = estimator
         self.f = f
@@ -307,6 +321,7 @@ or regressor, default=None
         self.n_iter_no_change = n_iter_no_change
         self.verbose = verbose
         self.offset = offset
+        self.average_shifts = average_shifts
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -325,7 +340,32 @@ or regressor, default=None
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
         check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
+        self._tiling_shifts(focus)  # a bad average_shifts fails before training
         return n_spatial, focus, context
+
+    def _tiling_shifts(self, focus=None):
+        """The translations of the tile grid whose predictions are averaged.
+
+        Returns a list of tuples, one pixel shift per spatial axis, starting
+        with no shift; see ``average_shifts``.
+        """
+        focus = self.focus_ if focus is None else focus
+        counts = check_per_axis(
+            self.average_shifts, "average_shifts", len(focus), minimum=1
+        )
+        for k, f in zip(counts, focus):
+            if f % k:
+                raise ValueError(
+                    f"average_shifts={self.average_shifts!r} must divide the focus "
+                    f"f={tuple(focus)} on every axis ({k} does not divide {f})."
+                )
+        if max(counts) > 1 and self.padding != "wrap":
+            raise ValueError(
+                f"average_shifts={self.average_shifts!r} moves periodic grids; "
+                f"it needs padding='wrap', not {self.padding!r}."
+            )
+        steps = [range(0, f, f // k) for k, f in zip(counts, focus)]
+        return list(itertools.product(*steps))
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -495,23 +535,32 @@ or regressor, default=None
             return TorchTileScorer(self.estimator_.module_, self.inference_dtype)
         return SklearnTileScorer(self.estimator_)
 
-    def _score(self, X, reduce, *, scorer=None, max_tiles=None):
+    def _score(self, X, reduce, *, scorer=None, max_tiles=None, shifts=None):
         """Tile scores of ``X`` (sums or per tile) and its number of tiles.
 
         ``scorer`` replaces the model's own tile scorer (for example one that
-        alters the tiles first) and ``max_tiles`` its ``tile_batch_size``.
+        alters the tiles first), ``max_tiles`` its ``tile_batch_size`` and
+        ``shifts`` the tilings averaged over (see :meth:`_tiling_shifts`).
         """
         X_ch = self._check_predict_X(X)
-        scores = score_grids(
-            X_ch,
-            self.focus_,
-            self.context_,
-            self.padding,
-            self._tile_scorer() if scorer is None else scorer,
-            max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
-            n_jobs=self.n_jobs,
-            reduce=reduce,
-        )
+        shifts = self._tiling_shifts() if shifts is None else shifts
+        spatial = tuple(range(1, X_ch.ndim - 1))
+        scores = 0.0
+        for shift in shifts:
+            # A periodic grid moved by `shift` is the same system; its tiles
+            # are those of the tile grid moved the other way.
+            grids = np.roll(X_ch, shift, axis=spatial) if any(shift) else X_ch
+            scores = scores + score_grids(
+                grids,
+                self.focus_,
+                self.context_,
+                self.padding,
+                self._tile_scorer() if scorer is None else scorer,
+                max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
+                n_jobs=self.n_jobs,
+                reduce=reduce,
+            )
+        scores = scores / len(shifts)
         n_tiles = math.prod(
             length // f for length, f in zip(X_ch.shape[1:-1], self.focus_)
         )
@@ -549,7 +598,9 @@ or regressor, default=None
 (n_samples, L1/f1, ..., Ld/fd, n_outputs)
             ``contributions[s, t1, ..., td]`` is the contribution of the tile
             whose focus starts at ``(t1 f1, ..., td fd)``; summing over the
-            focus axes gives :meth:`predict`.
+            focus axes gives :meth:`predict`. With ``average_shifts`` it is
+            the mean over the tilings of the tile whose focus starts
+            ``shift`` pixels before that, per tiling.
         """
         values, _ = self._score(X, reduce=False)
         values = self._unscale(values, 1)

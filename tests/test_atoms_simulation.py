@@ -1,15 +1,19 @@
 """A fitted atoms EDNN as a simulation engine: ASE calculator, forces, Monte Carlo."""
 
+import pickle
+
 import numpy as np
 import pytest
+from _moves import compare_local_and_full
 from ase.calculators.fd import calculate_numerical_forces
+from ase.calculators.lj import LennardJones
 from ase.md.verlet import VelocityVerlet
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
-from sklearn_ednn.datasets import sheet_cell, tersoff_bcn
+from sklearn_ednn.datasets import label_structures, sheet_cell, tersoff_bcn
 from sklearn_ednn.montecarlo import (
     AtomsEDNNEnergy,
     CalculatorEnergy,
@@ -18,6 +22,11 @@ from sklearn_ednn.montecarlo import (
 )
 
 PIXELS = 32  # per 60-atom cell: 0.38 Angstrom, enough for these checks
+
+
+def clone_fitted(model):
+    """A fitted model's independent copy, to change its parameters."""
+    return pickle.loads(pickle.dumps(model))
 
 
 def rattled_cells(n_cells, repeat=(1, 1), kind="graphene"):
@@ -153,6 +162,29 @@ def test_local_moves_equal_full_re_evaluation(model, sheet):
         local.accept()
 
 
+def test_averaged_tilings_reach_the_calculator_and_local_moves(model, sheet):
+    averaged = clone_fitted(model)
+    averaged.steps[1][1].set_params(average_shifts=(2, 4))
+    expected = averaged.predict([sheet])[0]
+    assert expected != pytest.approx(model.predict([sheet])[0], rel=1e-6)
+    sheet.calc = EDNNCalculator(averaged)
+    assert sheet.get_potential_energy() == pytest.approx(expected, rel=1e-7)
+    forces = sheet.get_forces()
+    probe = sheet.copy()
+    probe.calc = EDNNCalculator(averaged)
+    finite_difference = calculate_numerical_forces(
+        probe, eps=1e-5, iatoms=[3, 30], icarts=(0, 1)
+    )
+    np.testing.assert_allclose(
+        forces[[3, 30], :2], finite_difference, atol=1e-4 * np.abs(forces).max()
+    )
+    assert AtomsEDNNEnergy(averaged).start(sheet) == pytest.approx(expected, rel=1e-7)
+    local = compare_local_and_full(averaged, sheet, 12, accept_every=2, seed=1)
+    moved = sheet.copy()
+    moved.positions = local.positions
+    assert local.energy_ == pytest.approx(averaged.predict([moved])[0], rel=1e-7)
+
+
 def test_metropolis_is_reproducible_and_samples_the_sheet():
     kwargs = dict(temperature=1000, n_steps=300, sample_interval=50, random_state=0)
     first = atoms_metropolis(sheet_cell(), CalculatorEnergy(tersoff_bcn()), **kwargs)
@@ -168,6 +200,39 @@ def test_metropolis_is_reproducible_and_samples_the_sheet():
     assert first.energies[-1] == pytest.approx(probe.get_potential_energy(), rel=1e-10)
     rdf, r = radial_distribution(sheet_cell(), first.positions, rmax=3.0, nbins=60)
     assert r[np.argmax(rdf)] == pytest.approx(1.42, abs=0.05)  # the C-C bond
+
+
+def test_samples_become_structures_that_the_potential_labels():
+    start = sheet_cell(kind="h-BN")
+    result = atoms_metropolis(
+        start,
+        CalculatorEnergy(tersoff_bcn()),
+        temperature=1500,
+        n_steps=200,
+        sample_interval=50,
+        random_state=1,
+    )
+    structures = result.structures(start)
+    assert len(structures) == 4
+    for structure, positions in zip(structures, result.positions):
+        np.testing.assert_array_equal(structure.positions, positions)
+        np.testing.assert_array_equal(structure.numbers, start.numbers)
+        np.testing.assert_array_equal(structure.cell, start.cell)
+    labelled, energies = label_structures(structures)
+    # The sampler's own record of the potential's energy, and forces stored.
+    np.testing.assert_allclose(energies, result.energies, rtol=1e-10)
+    fresh = structures[-1].copy()
+    fresh.calc = tersoff_bcn()
+    np.testing.assert_allclose(labelled[-1].get_forces(), fresh.get_forces())
+    assert all(s.calc is None for s in structures)  # inputs untouched
+    # Any ASE calculator labels.
+    lj = LennardJones(sigma=1.3, epsilon=0.1, rc=3.0)
+    _, lj_energies = label_structures(structures[:1], calculator=lj)
+    fresh.calc = LennardJones(sigma=1.3, epsilon=0.1, rc=3.0)
+    fresh.positions = structures[0].positions
+    assert lj_energies[0] == pytest.approx(fresh.get_potential_energy())
+    with pytest.raises(ValueError, match="samples have 60 atoms but the structure"):
+        result.structures(sheet_cell((2, 1)))
 
 
 def test_metropolis_rejects_bad_arguments():

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from _moves import compare_local_and_full
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
@@ -153,21 +154,10 @@ def test_atoms_reference_energies_and_simulation_include_the_offset(atoms_model)
     sheet.calc = EDNNCalculator(atoms_model)
     predicted = atoms_model.predict([sheet])[0]
     assert sheet.get_potential_energy() == pytest.approx(predicted, rel=1e-7)
-    local, full = (
-        AtomsEDNNEnergy(atoms_model),
-        AtomsEDNNEnergy(atoms_model, local=False),
+    assert AtomsEDNNEnergy(atoms_model).start(sheet) == pytest.approx(
+        predicted, rel=1e-7
     )
-    assert local.start(sheet) == pytest.approx(predicted, rel=1e-7)
-    full.start(sheet)
-    rng = np.random.default_rng(0)
-    for _ in range(10):
-        atom = rng.integers(len(sheet))
-        trial = local.positions[atom] + np.r_[rng.uniform(-0.3, 0.3, 2), 0.0]
-        assert local.propose(atom, trial) == pytest.approx(
-            full.propose(atom, trial), rel=1e-9, abs=1e-9
-        )
-        local.accept()
-        full.accept()
+    compare_local_and_full(atoms_model, sheet, 10)
 
 
 def test_modules_pickled_before_the_offset_still_score():

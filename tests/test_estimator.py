@@ -100,6 +100,43 @@ def test_contributions_sum_to_prediction(ising_small):
     np.testing.assert_allclose(contributions.sum(axis=(1, 2)), model.predict(X[:5]))
 
 
+def test_average_shifts_average_the_moved_tilings():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(24, 8, 8, 2))
+    y = (X[..., 0] * np.roll(X[..., 1], 1, axis=1)).sum(axis=(1, 2))
+    model = EDNNRegressor(
+        make_tile_net(max_epochs=3), f=4, c=1, channels=True, random_state=0
+    ).fit(X, y)
+    shifts = [(a, b) for a in (0, 2) for b in range(4)]
+    one_tiling = [model.predict(np.roll(X, s, axis=(1, 2))) for s in shifts]
+    model.set_params(average_shifts=(2, 4))
+    np.testing.assert_allclose(model.predict(X), np.mean(one_tiling, axis=0))
+    contributions = model.predict_contributions(X[:3])
+    assert contributions.shape == (3, 2, 2)
+    np.testing.assert_allclose(contributions.sum(axis=(1, 2)), model.predict(X[:3]))
+    # Every tiling averaged: invariant to a move by one pixel, unlike one tiling.
+    moved = np.roll(X, (1, 3), axis=(1, 2))
+    model.set_params(average_shifts=4)
+    np.testing.assert_allclose(model.predict(moved), model.predict(X), rtol=1e-10)
+    model.set_params(average_shifts=1)
+    assert np.abs(model.predict(moved) - model.predict(X)).max() > 1e-3
+
+
+def test_average_shifts_errors_are_clear():
+    X = np.random.RandomState(0).normal(size=(8, 8, 8))
+    y = X.sum(axis=(1, 2))
+    with pytest.raises(ValueError, match=r"must divide the focus f=\(4, 4\)"):
+        EDNNRegressor(Ridge(), f=4, average_shifts=3).fit(X, y)
+    with pytest.raises(ValueError, match="needs padding='wrap', not 'zeros'"):
+        EDNNRegressor(Ridge(), f=4, padding="zeros", average_shifts=2).fit(X, y)
+    with pytest.raises(ValueError, match="average_shifts=.* gives 3 values"):
+        EDNNRegressor(Ridge(), f=4, average_shifts=(1, 2, 2)).fit(X, y)
+    model = EDNNRegressor(Ridge(), f=4).fit(X, y)
+    model.set_params(average_shifts=8)
+    with pytest.raises(ValueError, match="8 does not divide 4"):
+        model.predict(X)
+
+
 def test_multi_output_targets_are_each_extensive(ising_small):
     X, energy = ising_small
     magnetisation = X.reshape(len(X), -1).sum(axis=1).astype(float)

@@ -109,7 +109,11 @@ class EDNNCalculator(Calculator):
         if self.image.species is None:
             grid = grid[..., None]
         n_tiles = math.prod(check_focus_multiple(grid.shape[:-1], self.model.focus_))
-        raw = self._torch_module()(grid[None])[0, 0]
+        module, spatial = self._torch_module(), tuple(range(grid.ndim - 1))
+        # The mean over the model's tilings (see EDNNRegressor.average_shifts).
+        shifts = self.model._tiling_shifts()
+        raw = sum(module(torch.roll(grid, s, spatial)[None])[0, 0] for s in shifts)
+        raw = raw / len(shifts)
         # EDNNRegressor._unscale, in torch so that autograd follows it.
         return raw * float(self.model.tile_scale_[0]) + n_tiles * float(
             self.model.tile_offset_[0]

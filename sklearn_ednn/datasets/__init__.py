@@ -7,6 +7,7 @@ from ._ising import CRITICAL_TEMPERATURE, ising_energy, make_ising
 from ._sheets import (
     LATTICE_CONSTANT,
     SHEET_KINDS,
+    label_structures,
     make_sheets,
     sheet_cell,
     tersoff_bcn,
@@ -17,6 +18,7 @@ __all__ = [
     "LATTICE_CONSTANT",
     "SHEET_KINDS",
     "ising_energy",
+    "label_structures",
     "make_ising",
     "make_sheets",
     "sheet_cell",

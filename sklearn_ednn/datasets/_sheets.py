@@ -134,6 +134,58 @@ def _starting_sheet(kind, repeat, rng):
     return sheet
 
 
+def label_structures(structures, calculator=None):
+    """Energies and forces of structures from a potential, stored with them.
+
+    Labels any structures, for example those a fitted model's own Monte Carlo
+    run visits (:meth:`~sklearn_ednn.montecarlo.AtomsMonteCarloResult.structures`),
+    so that they can join a training set: the usual remedy for a
+    machine-learned energy that is too low where no training structure was.
+
+    Parameters
+    ----------
+    structures : list of ase.Atoms
+        The structures; not modified.
+    calculator : ase.calculators.calculator.Calculator, default=None
+        The reference potential; None uses :func:`tersoff_bcn`, the
+        potential that labels :func:`make_sheets`.
+
+    Returns
+    -------
+    labelled : list of ase.Atoms
+        Wrapped copies, each holding its energy and forces in a
+        ``SinglePointCalculator`` (written by ``ase.io.write`` to extended XYZ,
+        like :func:`make_sheets`' cache).
+    energies : ndarray of shape (n_structures,)
+        Total energies in eV.
+
+    Examples
+    --------
+    >>> from sklearn_ednn.datasets import label_structures, sheet_cell
+    >>> labelled, energies = label_structures([sheet_cell()])
+    >>> round(float(energies[0]) / 60, 2)
+    -7.35
+    """
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    calculator = tersoff_bcn() if calculator is None else calculator
+    labelled, energies = [], []
+    with warnings.catch_warnings():
+        # matscipy's harmless `where` without `out`, as in _trajectory.
+        warnings.filterwarnings(
+            "ignore", message="'where' used without 'out'", category=UserWarning
+        )
+        for structure in structures:
+            copy = structure.copy()
+            copy.wrap()
+            copy.calc = calculator
+            energy, forces = copy.get_potential_energy(), copy.get_forces()
+            copy.calc = SinglePointCalculator(copy, energy=energy, forces=forces)
+            labelled.append(copy)
+            energies.append(energy)
+    return labelled, np.array(energies, dtype=np.float64)
+
+
 def _trajectory(
     kind, repeat, temperature, n_snapshots, interval, burn_in, planar, seed
 ):

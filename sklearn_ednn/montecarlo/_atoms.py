@@ -40,7 +40,9 @@ class AtomsEDNNEnergy:
     boxes only; :meth:`propose` redraws those, re-scores the tiles whose
     window (focus plus context) meets them and returns the energy change.
     With ``local=False`` it redraws the whole image and re-scores every tile
-    instead, for comparison: both give the same energies to round-off.
+    instead, for comparison: both give the same energies to round-off. A
+    model that averages several tilings (``average_shifts``) keeps the tiles
+    of each.
 
     Parameters
     ----------
@@ -69,6 +71,7 @@ class AtomsEDNNEnergy:
         self.model, self.image = check_atoms_model(model, image)
         self.local = local
         self._scorer = self.model._tile_scorer()
+        self._shifts = self.model._tiling_shifts()
 
     # -- whole-image evaluation -------------------------------------------------
 
@@ -84,23 +87,31 @@ class AtomsEDNNEnergy:
         return grid if self.image.species is not None else grid[..., None]
 
     def _score_all(self, grid):
-        """Raw scores of every tile of ``grid``, by the model's own tiling."""
+        """Raw scores of every tile of ``grid``, one array per tiling."""
         X = grid[None] if self.model.channels else grid[None, ..., 0]
-        raw, _ = self.model._score(X, reduce=False, scorer=self._scorer)
-        self.n_scored_ += raw[0, ..., 0].size
-        return raw[0, ..., 0]
+        raw = []
+        for shift in self._shifts:
+            scores, _ = self.model._score(
+                X, reduce=False, scorer=self._scorer, shifts=[shift]
+            )
+            self.n_scored_ += scores[0, ..., 0].size
+            raw.append(scores[0, ..., 0])
+        return np.stack(raw)
 
-    def _score_tiles(self, starts):
+    def _score_tiles(self, starts, shift):
         """Raw scores of the tiles with focus indices ``starts`` (per axis).
 
-        ``starts`` is a list, one array of tile indices per axis; every
-        combination is scored. Returns an array of shape ``(K1, ..., Kd)``.
+        ``starts`` is a list, one array of tile indices per axis, of the
+        tiling moved by ``shift``; every combination is scored. Returns an
+        array of shape ``(K1, ..., Kd)``.
         """
         d = len(starts)
         index = []
         for axis, tiles in enumerate(starts):
             f, c = self.model.focus_[axis], self.model.context_[axis]
-            window = (tiles[:, None] * f - c + np.arange(f + 2 * c)) % self.shape[axis]
+            # Tile t of the grid rolled by `shift` starts `shift` pixels early.
+            first = tiles[:, None] * f - shift[axis] - c
+            window = (first + np.arange(f + 2 * c)) % self.shape[axis]
             shape = [1] * (2 * d)
             shape[axis], shape[d + axis] = window.shape
             index.append(window.reshape(shape))
@@ -114,7 +125,7 @@ class AtomsEDNNEnergy:
     def _total(self, raw=None):
         """Total energy from raw tile scores (the current ones by default)."""
         raw = self.raw if raw is None else raw
-        return float(self.model._unscale(raw.sum(), raw.size)[0])
+        return float(self.model._unscale(raw.sum() / len(raw), raw[0].size)[0])
 
     def start(self, atoms):
         """Draw the image, score every tile and return the total energy.
@@ -203,22 +214,25 @@ class AtomsEDNNEnergy:
         ]
         self._add_box(*old, channel, -1.0)
         self._add_box(*new, channel, +1.0)
-        touched = [
-            self._touched_tiles(np.union1d(a, b), axis)
-            for axis, (a, b) in enumerate(zip(old[0], new[0]))
-        ]
-        raw = self._score_tiles(touched)
-        old_raw = self.raw[np.ix_(*touched)]
+        rescored, change = [], 0.0
+        for k, shift in enumerate(self._shifts):
+            touched = [
+                self._touched_tiles(np.union1d(a, b), axis, shift[axis])
+                for axis, (a, b) in enumerate(zip(old[0], new[0]))
+            ]
+            raw = self._score_tiles(touched, shift)
+            change += raw.sum() - self.raw[k][np.ix_(*touched)].sum()
+            rescored.append((touched, raw))
         # The number of tiles is unchanged: no offset in the difference.
-        delta = float(self.model._unscale(raw.sum() - old_raw.sum(), 0)[0])
-        self._pending = ("local", index, position, (saved, channel), (touched, raw))
+        delta = float(self.model._unscale(change / len(self._shifts), 0)[0])
+        self._pending = ("local", index, position, (saved, channel), rescored)
         return delta
 
-    def _touched_tiles(self, pixels, axis):
+    def _touched_tiles(self, pixels, axis, shift):
         """Tiles along ``axis`` whose window (focus plus context) holds a pixel."""
         f, c = self.model.focus_[axis], self.model.context_[axis]
         tiles = np.arange(self.tiles_per_axis[axis])
-        offset = (pixels[None, :] - tiles[:, None] * f + c) % self.shape[axis]
+        offset = (pixels[None, :] - tiles[:, None] * f + shift + c) % self.shape[axis]
         return tiles[(offset < f + 2 * c).any(axis=1)]
 
     def accept(self):
@@ -235,8 +249,8 @@ class AtomsEDNNEnergy:
         if kind == "full":
             self.grid, self.raw = first, second
         else:
-            touched, raw = second
-            self.raw[np.ix_(*touched)] = raw
+            for k, (touched, raw) in enumerate(second):
+                self.raw[k][np.ix_(*touched)] = raw
         self.positions[index] = position
         self._pending = None
         self.energy_ = self._total()
@@ -351,6 +365,37 @@ class AtomsMonteCarloResult:
     energies: np.ndarray
     acceptance: float
     seconds_per_step: float
+
+    def structures(self, atoms):
+        """The samples as structures, to label and add to a training set.
+
+        A model's own Monte Carlo run goes where its energy is too low; these
+        structures, labelled by the reference potential (see
+        :func:`sklearn_ednn.datasets.label_structures`), teach it otherwise.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            The run's starting structure (its cell and atomic numbers).
+
+        Returns
+        -------
+        structures : list of ase.Atoms
+            One copy of ``atoms`` per sample, at the sampled positions,
+            without a calculator.
+        """
+        if self.positions.shape[1] != len(atoms):
+            raise ValueError(
+                f"The samples have {self.positions.shape[1]} atoms but the "
+                f"structure has {len(atoms)}; pass the run's starting structure."
+            )
+        structures = []
+        for positions in self.positions:
+            structure = atoms.copy()
+            structure.calc = None
+            structure.set_positions(positions)
+            structures.append(structure)
+        return structures
 
 
 def atoms_metropolis(

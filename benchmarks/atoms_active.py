@@ -1,0 +1,164 @@
+"""Active learning: teach the atoms EDNN the structures its own Monte Carlo visits.
+
+An EDNN fitted on MD snapshots knows nothing about structures no snapshot
+came near, and its energy there can be far too low: a Monte Carlo run on the
+model then goes there and stays (``atoms_mc.py`` measures this). The usual
+remedy for machine-learned potentials, done here once:
+
+1. run Metropolis chains on the fitted EDNN (``atoms_paper.py``'s model) from
+   training cells of every kind, at temperatures across the training range;
+2. label the sampled structures with the Tersoff potential
+   (:func:`~sklearn_ednn.datasets.label_structures`);
+3. fit the same EDNN recipe, from scratch, on the training cells plus these.
+
+The benchmark reports, for the first and the new model, the held-out error on
+the MD test cells and on the structures each model's own chains visit (from
+held-out starting cells), in meV per atom, with the mean signed error (a
+hole shows as a large negative one). It saves ``results/atoms_active.json``
+and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
+``atoms_mc.py --model`` runs.
+
+Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]``; run
+``atoms_paper.py`` (with the same ``--quick``) first.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+from atoms_paper import CACHE, RESULTS, ednn
+from joblib import Parallel, delayed
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ednn.datasets import label_structures, make_sheets
+from sklearn_ednn.montecarlo import AtomsEDNNEnergy, atoms_metropolis
+
+TEMPERATURES = (500.0, 1500.0)  # K, uniform: the training MD's range and more
+MAX_STEP = 0.05  # Angstrom per axis, as in atoms_mc.py
+
+
+def run_chain(model, start, temperature, n_steps, n_samples, seed):
+    """The structures one EDNN Monte Carlo chain samples, evenly spaced."""
+    result = atoms_metropolis(
+        start,
+        AtomsEDNNEnergy(model),
+        temperature=temperature,
+        n_steps=n_steps,
+        max_step=MAX_STEP,
+        sample_interval=n_steps // n_samples,
+        random_state=seed,
+    )
+    return result.structures(start)
+
+
+def explore(model, starts, n_steps, n_samples, seed, n_jobs=2):
+    """Label the structures of EDNN chains from ``starts`` with Tersoff."""
+    rng = np.random.default_rng(seed)
+    temperatures = rng.uniform(*TEMPERATURES, len(starts))
+    seeds = rng.integers(2**31 - 1, size=len(starts))
+    chains = Parallel(n_jobs=n_jobs)(
+        delayed(run_chain)(model, start, float(t), n_steps, n_samples, int(s))
+        for start, t, s in zip(starts, temperatures, seeds)
+    )
+    return label_structures([s for chain in chains for s in chain])
+
+
+def errors(model, structures, energies):
+    """Mean absolute and mean signed error (predicted - true), meV per atom."""
+    n_atoms = np.array([len(s) for s in structures])
+    error = 1000 * (model.predict(structures) - energies) / n_atoms
+    return {
+        "mean_abs_meV_per_atom": float(np.mean(np.abs(error))),
+        "median_abs_meV_per_atom": float(np.median(np.abs(error))),
+        "mean_signed_meV_per_atom": float(np.mean(error)),
+        "n_structures": len(structures),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser.add_argument("--model", type=Path, help="the first model (a joblib file)")
+    args = parser.parse_args()
+    quick = args.quick
+    run_name = "atoms_paper_quick" if quick else "atoms_paper"
+    n_train, n_test = (400, 100) if quick else (6000, 1000)
+    epochs = 4 if quick else 60
+    n_chains, n_steps, n_samples = (4, 400, 4) if quick else (40, 3000, 8)
+    n_probe = 2 if quick else 12  # held-out chains per model
+    start = time.perf_counter()
+
+    sheets, energy = make_sheets(
+        n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
+    )
+    train, test = sheets[:n_train], sheets[n_train:]
+    first = joblib.load(args.model or CACHE / f"{run_name}_ednn.joblib")
+    rng = np.random.default_rng(0)
+    starts = [train[i] for i in rng.choice(n_train, n_chains, replace=False)]
+    probe_starts = [test[i] for i in rng.choice(n_test, n_probe, replace=False)]
+
+    # 1-2. The first model's own structures: for training, and held out.
+    tic = time.perf_counter()
+    explored, explored_energy = explore(first, starts, n_steps, n_samples, seed=1)
+    probe, probe_energy = explore(first, probe_starts, n_steps, n_samples, seed=2)
+    explore_minutes = (time.perf_counter() - tic) / 60
+
+    # 3. The same recipe on the MD cells plus the explored structures.
+    image = first[0]
+    X = image.transform(train + explored)
+    y = np.concatenate([energy[:n_train], explored_energy])
+    tic = time.perf_counter()
+    model = ednn(16, epochs, batch_size=16, verbose=1).fit(X, y)
+    train_minutes = (time.perf_counter() - tic) / 60
+    second = make_pipeline(image, model)
+
+    # The new model's own structures, from the same held-out starts.
+    probe_second, probe_second_energy = explore(
+        second, probe_starts, n_steps, n_samples, seed=2
+    )
+    result = {
+        "quick": quick,
+        "n_chains": n_chains,
+        "n_steps": n_steps,
+        "samples_per_chain": n_samples,
+        "temperatures_K": TEMPERATURES,
+        "n_explored": len(explored),
+        "epochs": epochs,
+        "first": {
+            "md_test": errors(first, test, energy[n_train:]),
+            "own_structures": errors(first, probe, probe_energy),
+        },
+        "second": {
+            "md_test": errors(second, test, energy[n_train:]),
+            "first_model_structures": errors(second, probe, probe_energy),
+            "own_structures": errors(second, probe_second, probe_second_energy),
+        },
+        "explore_minutes": explore_minutes,
+        "train_minutes": train_minutes,
+    }
+    result["total_minutes"] = (time.perf_counter() - start) / 60
+
+    print(f"\n{'model':<8} {'structures':<28} {'mean |err|':>11} {'signed':>9}")
+    for name in ("first", "second"):
+        for label, row in result[name].items():
+            print(
+                f"{name:<8} {label:<28} {row['mean_abs_meV_per_atom']:>11.1f} "
+                f"{row['mean_signed_meV_per_atom']:>9.1f}"
+            )
+    print(
+        f"meV/atom; {len(explored)} explored structures, exploring "
+        f"{explore_minutes:.1f} min, training {train_minutes:.1f} min, "
+        f"{result['total_minutes']:.1f} min in all"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    name = "atoms_active_quick" if quick else "atoms_active"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    joblib.dump(second, CACHE / f"{name}_ednn.joblib")
+    print(f"saved {RESULTS / name}.json and {CACHE / name}_ednn.joblib")
+
+
+if __name__ == "__main__":
+    main()
