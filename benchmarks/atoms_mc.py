@@ -18,9 +18,10 @@ benchmark reports:
 
 Saves ``results/atoms_mc.json`` and ``results/atoms_mc.png``.
 
-Usage: ``python benchmarks/atoms_mc.py [--quick] [--model PATH]``. The model
-defaults to ``.cache/atoms_paper_ednn.joblib`` (``atoms_paper_quick_ednn`` with
-``--quick``); run ``atoms_paper.py`` first.
+Usage: ``python benchmarks/atoms_mc.py [--quick] [--model PATH] [--name
+NAME]``. The model defaults to ``.cache/atoms_paper_ednn.joblib``
+(``atoms_paper_quick_ednn`` with ``--quick``); run ``atoms_paper.py`` first.
+``--name`` saves the results as ``results/NAME.json`` and ``.png``.
 """
 
 import argparse
@@ -158,9 +159,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run in minutes")
     parser.add_argument("--model", type=Path, default=None, help="fitted pipeline")
+    parser.add_argument(
+        "--name", default=None, help="name of the results (default: atoms_mc)"
+    )
     args = parser.parse_args()
     quick = args.quick
-    name = "atoms_mc_quick" if quick else "atoms_mc"
+    name = args.name or ("atoms_mc_quick" if quick else "atoms_mc")
     path = args.model or CACHE / (
         "atoms_paper_quick_ednn.joblib" if quick else "atoms_paper_ednn.joblib"
     )

@@ -1,5 +1,6 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
+import inspect
 import itertools
 import math
 from numbers import Integral, Real
@@ -322,6 +323,15 @@ or regressor, default=None
         self.verbose = verbose
         self.offset = offset
         self.average_shifts = average_shifts
+
+    def __setstate__(self, state):
+        # A model pickled before a parameter existed gets its default, which
+        # reproduces the old behaviour; get_params would fail without it.
+        signature = inspect.signature(type(self).__init__)
+        for name, parameter in signature.parameters.items():
+            if parameter.default is not parameter.empty:
+                state.setdefault(name, parameter.default)
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
