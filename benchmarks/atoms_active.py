@@ -18,8 +18,10 @@ hole shows as a large negative one). It saves ``results/atoms_active.json``
 and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
 ``atoms_mc.py --model`` runs.
 
-Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]``; run
-``atoms_paper.py`` (with the same ``--quick``) first.
+Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]
+[--probe-only]``; run ``atoms_paper.py`` (with the same ``--quick``) first.
+``--probe-only`` measures the first model only (minutes, no training), into
+``results/atoms_active_probe.json``.
 """
 
 import argparse
@@ -78,10 +80,26 @@ def errors(model, structures, energies):
     }
 
 
+def print_rows(result):
+    """The error table of the first (and second) model, in meV per atom."""
+    print(f"\n{'model':<8} {'structures':<28} {'mean |err|':>11} {'signed':>9}")
+    for name in ("first", "second"):
+        for label, row in result.get(name, {}).items():
+            print(
+                f"{name:<8} {label:<28} {row['mean_abs_meV_per_atom']:>11.1f} "
+                f"{row['mean_signed_meV_per_atom']:>9.1f}"
+            )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run in minutes")
     parser.add_argument("--model", type=Path, help="the first model (a joblib file)")
+    parser.add_argument(
+        "--probe-only",
+        action="store_true",
+        help="only the first model's errors on its own structures; no training",
+    )
     args = parser.parse_args()
     quick = args.quick
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
@@ -100,10 +118,29 @@ def main():
     starts = [train[i] for i in rng.choice(n_train, n_chains, replace=False)]
     probe_starts = [test[i] for i in rng.choice(n_test, n_probe, replace=False)]
 
-    # 1-2. The first model's own structures: for training, and held out.
+    # 1-2. The first model's own structures: held out, and for training.
     tic = time.perf_counter()
-    explored, explored_energy = explore(first, starts, n_steps, n_samples, seed=1)
     probe, probe_energy = explore(first, probe_starts, n_steps, n_samples, seed=2)
+    first_rows = {
+        "md_test": errors(first, test, energy[n_train:]),
+        "own_structures": errors(first, probe, probe_energy),
+    }
+    if args.probe_only:
+        name = "atoms_active_quick_probe" if quick else "atoms_active_probe"
+        result = {
+            "quick": quick,
+            "n_probe_chains": n_probe,
+            "n_steps": n_steps,
+            "samples_per_chain": n_samples,
+            "temperatures_K": TEMPERATURES,
+            "first": first_rows,
+            "total_minutes": (time.perf_counter() - start) / 60,
+        }
+        print_rows(result)
+        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+        print(f"saved {RESULTS / name}.json")
+        return
+    explored, explored_energy = explore(first, starts, n_steps, n_samples, seed=1)
     explore_minutes = (time.perf_counter() - tic) / 60
 
     # 3. The same recipe on the MD cells plus the explored structures.
@@ -127,10 +164,7 @@ def main():
         "temperatures_K": TEMPERATURES,
         "n_explored": len(explored),
         "epochs": epochs,
-        "first": {
-            "md_test": errors(first, test, energy[n_train:]),
-            "own_structures": errors(first, probe, probe_energy),
-        },
+        "first": first_rows,
         "second": {
             "md_test": errors(second, test, energy[n_train:]),
             "first_model_structures": errors(second, probe, probe_energy),
@@ -141,13 +175,7 @@ def main():
     }
     result["total_minutes"] = (time.perf_counter() - start) / 60
 
-    print(f"\n{'model':<8} {'structures':<28} {'mean |err|':>11} {'signed':>9}")
-    for name in ("first", "second"):
-        for label, row in result[name].items():
-            print(
-                f"{name:<8} {label:<28} {row['mean_abs_meV_per_atom']:>11.1f} "
-                f"{row['mean_signed_meV_per_atom']:>9.1f}"
-            )
+    print_rows(result)
     print(
         f"meV/atom; {len(explored)} explored structures, exploring "
         f"{explore_minutes:.1f} min, training {train_minutes:.1f} min, "

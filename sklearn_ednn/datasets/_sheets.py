@@ -135,7 +135,7 @@ def _starting_sheet(kind, repeat, rng):
 
 
 def label_structures(structures, calculator=None):
-    """Energies and forces of structures from a potential, stored with them.
+    """Label structures with the energies and forces of a potential.
 
     Labels any structures, for example those a fitted model's own Monte Carlo
     run visits (:meth:`~sklearn_ednn.montecarlo.AtomsMonteCarloResult.structures`),
