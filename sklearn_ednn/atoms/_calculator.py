@@ -109,11 +109,14 @@ class EDNNCalculator(Calculator):
         if self.image.species is None:
             grid = grid[..., None]
         n_tiles = math.prod(check_focus_multiple(grid.shape[:-1], self.model.focus_))
-        module, spatial = self._torch_module(), tuple(range(grid.ndim - 1))
-        # The mean over the model's tilings (see EDNNRegressor.average_shifts).
-        shifts = self.model._tiling_shifts()
-        raw = sum(module(torch.roll(grid, s, spatial)[None])[0, 0] for s in shifts)
-        raw = raw / len(shifts)
+        # The mean over the model's tilings (see EDNNRegressor.average_shifts),
+        # the moved grids scored as one batch.
+        spatial = tuple(range(grid.ndim - 1))
+        moved = [
+            torch.roll(grid, s, spatial) if any(s) else grid
+            for s in self.model._tiling_shifts()
+        ]
+        raw = self._torch_module()(torch.stack(moved))[:, 0].mean()
         # EDNNRegressor._unscale, in torch so that autograd follows it.
         return raw * float(self.model.tile_scale_[0]) + n_tiles * float(
             self.model.tile_offset_[0]
