@@ -17,6 +17,7 @@ from ._classical import (
     flat_tiles,
     is_linear_in_parameters,
 )
+from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
 from ._inference import TorchTileScorer, score_grids
 from ._sklearn_compat import (
     Interval,
@@ -26,6 +27,7 @@ from ._sklearn_compat import (
     _get_feature_names,
 )
 from ._torch_backend import (
+    EDNNModule,
     build_ednn_net,
     fixed_seed,
     is_skorch_net,
@@ -175,6 +177,13 @@ or regressor, default=None
         ``f``; periodic padding only. 1 (the paper's): one tiling. Used by
         :meth:`predict`, :meth:`predict_contributions` and ``score``; training
         is unchanged.
+    force_weight : float, default=1.0
+        Weight of the forces in the loss when :meth:`fit` is given ``forces``
+        (torch solver only), in Angstrom squared: the loss is the mean squared
+        error of the energies plus ``force_weight`` times the mean squared
+        error of the force components, so an error of 1 eV/Angstrom in one
+        component costs as much as one of ``sqrt(force_weight)`` eV in a
+        structure's energy. Ignored without ``forces``.
 
     Attributes
     ----------
@@ -283,6 +292,7 @@ or regressor, default=None
         "verbose": ["verbose"],
         "offset": [StrOptions({"mean", "channel_totals"})],
         "average_shifts": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "force_weight": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -305,6 +315,7 @@ or regressor, default=None
         verbose=0,
         offset="mean",
         average_shifts=1,
+        force_weight=1.0,
     ):
         self.estimator = estimator
         self.f = f
@@ -323,6 +334,7 @@ or regressor, default=None
         self.verbose = verbose
         self.offset = offset
         self.average_shifts = average_shifts
+        self.force_weight = force_weight
 
     def __setstate__(self, state):
         # A model pickled before a parameter existed gets its default, which
@@ -378,7 +390,7 @@ or regressor, default=None
         return list(itertools.product(*steps))
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, forces=None):
         """Fit the tile model so that its summed contributions match ``y``.
 
         A failed fit (bad input, an error while training) leaves a previously
@@ -390,6 +402,21 @@ or regressor, default=None
             Training grids, all of one shape; every ``Li`` a multiple of ``f``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Extensive targets, each the sum of its own tile contributions.
+        forces : ndarray of shape (n_samples, max_atoms), default=None
+            Force targets of atom images, from
+            :meth:`AtomImage.force_targets
+            <sklearn_ednn.atoms.AtomImage.force_targets>` on the structures
+            that ``X`` draws: the network then also fits the forces
+            ``-dy/dR`` of its energy, weighted by ``force_weight`` (torch
+            solver, one target; the loss is then the one that
+            ``force_weight`` describes, whatever the net's ``criterion``).
+            The tile network must be twice
+            differentiable (SiLU, not ReLU, for useful force gradients), and
+            training costs about 2.7 times as much per epoch. With forces the
+            fitted network's ``module_`` is a ``ForceEDNNModule``, an
+            :class:`EDNNModule` that predicts the same way, and
+            :class:`~sklearn_ednn.callbacks.RefitOutputLayer` leaves it as
+            trained.
 
         Returns
         -------
@@ -413,9 +440,18 @@ or regressor, default=None
         history = None
         n_channels, n_outputs = X_ch.shape[-1], y_2d.shape[1]
         channel_offset = np.zeros((n_channels, n_outputs))
+        if forces is not None:
+            if solver != "torch":
+                raise ValueError(
+                    f"forces train torch tile networks only; the {solver!r} "
+                    "solver fits energies alone. Fit without forces."
+                )
+            forces = check_force_targets(
+                forces, len(X_ch), n_spatial, n_channels, n_outputs
+            )
         if solver == "torch":
             fitted, offset, channel_offset, scale = self._fit_torch(
-                X_ch, y_2d, focus, context
+                X_ch, y_2d, focus, context, forces
             )
         else:
             offset, scale = np.zeros(n_outputs), np.ones(n_outputs)
@@ -478,8 +514,11 @@ or regressor, default=None
         coef = np.linalg.lstsq(design / norms, y_2d, rcond=None)[0] / norms[:, None]
         return coef[0], coef[1:], design @ coef
 
-    def _fit_torch(self, X_ch, y_2d, focus, context):
-        """Train the torch tile model with skorch on scaled targets."""
+    def _fit_torch(self, X_ch, y_2d, focus, context, forces=None):
+        """Train the torch tile model with skorch on scaled targets.
+
+        ``forces`` are the checked force targets (see :meth:`fit`), or None.
+        """
         n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
         offset, channel_offset, summed = self._fit_offsets(X_ch, y_2d, n_tiles)
         # The network learns what the offset leaves; its scale sets the units.
@@ -496,14 +535,25 @@ or regressor, default=None
             n_channels=X_ch.shape[-1],
             n_outputs=y_2d.shape[1],
             channel_offset=(None if self.offset == "mean" else channel_offset / scale),
+            module_class=EDNNModule if forces is None else ForceEDNNModule,
         )
+        # A writable float32 copy: torch cannot wrap read-only memory maps.
+        X_fit = np.array(X_ch, dtype=np.float32)
+        if forces is not None:
+            # Forces in the same units as the scaled energies.
+            scaled = (forces["atom_force"] / scale[0]).astype(np.float32)
+            forces = dict(forces, atom_force=scaled)
+            X_fit = {"X": X_fit, **forces}
+            net.set_params(
+                criterion=ForceMatchingLoss,
+                criterion__force_weight=self.force_weight,
+            )
         seed = None
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
         with fixed_seed(seed):
-            # A writable float32 copy: torch cannot wrap read-only memory maps.
-            net.fit(np.array(X_ch, dtype=np.float32), target)
+            net.fit(X_fit, target)
         return net, offset, channel_offset, scale
 
     def _check_predict_X(self, X):

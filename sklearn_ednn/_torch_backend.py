@@ -287,14 +287,23 @@ def is_torch_module(estimator):
 
 
 def build_ednn_net(
-    net, *, focus, context, padding, n_channels, n_outputs, channel_offset=None
+    net,
+    *,
+    focus,
+    context,
+    padding,
+    n_channels,
+    n_outputs,
+    channel_offset=None,
+    module_class=EDNNModule,
 ):
     """A fresh copy of a configured skorch net whose module is an EDNNModule.
 
     The copy keeps every setting of ``net`` (optimizer, lr, callbacks, device,
-    train split, ...); its ``module`` becomes :class:`EDNNModule` around the
-    original module (with the fixed ``channel_offset``, if any), and
-    ``module__*`` arguments reach the tile network.
+    train split, ...); its ``module`` becomes ``module_class`` (an
+    :class:`EDNNModule`) around the original module (with the fixed
+    ``channel_offset``, if any), and ``module__*`` arguments reach the tile
+    network.
     """
     params = net.get_params(deep=False)
     params.pop("_params_to_validate", None)
@@ -302,7 +311,7 @@ def build_ednn_net(
     if tile_module is None:
         raise ValueError("The skorch net has module=None; give it a tile network.")
     params.update(
-        module=EDNNModule,
+        module=module_class,
         module__tile_module=tile_module,
         module__ednn_focus=focus,
         module__ednn_context=context,

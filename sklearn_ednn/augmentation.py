@@ -10,6 +10,8 @@ target the same way wherever the boundaries fall, instead of memorising where
 the training grids' features sit.
 """
 
+from collections.abc import Mapping
+
 import torch
 from torch.utils.data import default_collate
 
@@ -29,6 +31,12 @@ class PeriodicAugmentation:
     Use it only for periodic grids (``padding="wrap"``) whose target does not
     change under these moves. Validation and prediction batches are not
     touched.
+
+    A batch with force targets (a dict of the grids ``"X"`` and the atoms'
+    ``atom_*`` arrays, which :meth:`EDNNRegressor.fit
+    <sklearn_ednn.EDNNRegressor.fit>` builds when given ``forces``) moves
+    each atom's Gaussian box with its grid, so the gathered image gradient
+    still gives the forces on the atoms as they were, which are the targets.
 
     Parameters
     ----------
@@ -67,25 +75,49 @@ class PeriodicAugmentation:
         ----------
         items : list of (X_i, y_i)
             Samples from skorch's dataset; each ``X_i`` is one channel-last
-            grid of shape ``(L1, ..., Ld, n_channels)``.
+            grid of shape ``(L1, ..., Ld, n_channels)``, or a dict of such a
+            grid (``"X"``) and its atoms' force targets (``"atom_*"``).
 
         Returns
         -------
-        X : torch.Tensor of shape (batch, L1, ..., Ld, n_channels)
-            The moved grids.
+        X : torch.Tensor of shape (batch, L1, ..., Ld, n_channels) or dict
+            The moved grids; for dict samples a dict of the moved grids and
+            the atoms' moved boxes.
         y : torch.Tensor
             The targets, unchanged.
         """
         X, y = default_collate(items)
+        atoms = X if isinstance(X, Mapping) else None
+        X = X["X"] if atoms is not None else X
         spatial = tuple(range(X.ndim - 2))
         grids = []
-        for grid in X:
+        for index, grid in enumerate(X):
             if self.shift:
                 shifts = [int(torch.randint(grid.shape[axis], ())) for axis in spatial]
                 grid = torch.roll(grid, shifts, dims=spatial)
+                if atoms is not None:
+                    atoms["atom_start"][index] += torch.as_tensor(shifts)
             if self.flip:
                 axes = [axis for axis in spatial if bool(torch.rand(()) < 0.5)]
                 if axes:
                     grid = torch.flip(grid, axes)
+                    if atoms is not None:
+                        _flip_boxes(atoms, index, axes, grid.shape)
             grids.append(grid)
+        if atoms is not None:
+            return {**atoms, "X": torch.stack(grids)}, y
         return torch.stack(grids), y
+
+
+def _flip_boxes(atoms, index, axes, shape):
+    """Mirror the atoms' boxes of grid ``index`` along ``axes``, in place.
+
+    Pixel ``p`` goes to ``L - 1 - p``, so a box of ``width`` pixels from
+    ``start`` becomes one from ``L - width - start``, its factors reversed.
+    """
+    width = atoms["atom_factor"].shape[-1]
+    for axis in axes:
+        start = atoms["atom_start"][index, :, axis]
+        atoms["atom_start"][index, :, axis] = shape[axis] - width - start
+        for key in ("atom_factor", "atom_dfactor"):
+            atoms[key][index, :, axis] = atoms[key][index, :, axis].flip(-1)

@@ -111,6 +111,10 @@ class RefitOutputLayer(Callback):
     :class:`~sklearn_ednn.TileMLP` and :class:`~sklearn_ednn.TileCNN`; for
     any other network it warns and leaves the network as trained.
 
+    A network trained on forces as well (``EDNNRegressor.fit(...,
+    forces=...)``) is left as trained: a refit to the energies alone would
+    undo part of the force fit.
+
     Examples
     --------
     It is one of :func:`~sklearn_ednn.make_tile_net`'s default callbacks;
@@ -139,6 +143,8 @@ class RefitOutputLayer(Callback):
         """
         if X is None or y is None or not len(net.history):
             # No data, or no epoch ran (max_epochs=0): nothing was trained.
+            return
+        if getattr(net.module_, "fits_forces", False):
             return
         dataset, _ = net.get_split_datasets(X, y)
         try:

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context
+from ._forces import force_targets, structure_forces
 from ._grid import check_render_parameters, check_spacing
 from ._render import render_image
 
@@ -197,6 +198,68 @@ class AtomImage(TransformerMixin, BaseEstimator):
                 **self.render_parameters(),
             )
         return images
+
+    def force_targets(self, X, forces=None):
+        """Return what an EDNN needs to learn the forces of ``X`` too.
+
+        Pass the result to :meth:`EDNNRegressor.fit
+        <sklearn_ednn.EDNNRegressor.fit>` as ``forces`` (in a pipeline,
+        ``ednnregressor__forces=``), beside the images of the same structures
+        from :meth:`transform`. The EDNN then fits the forces ``-dE/dR`` of
+        its energy as well as the energies.
+
+        Parameters
+        ----------
+        X : sequence of ase.Atoms or of (positions, numbers, cell)
+            The structures, in the order of their images.
+        forces : sequence of array-like of shape (n_atoms, 3), default=None
+            Their forces in eV per Angstrom. None reads them from each
+            ``ase.Atoms``' calculator (such as the ``SinglePointCalculator``
+            that :func:`~sklearn_ednn.datasets.label_structures` and extended
+            XYZ files give).
+
+        Returns
+        -------
+        targets : ndarray of shape (n_structures, max_atoms)
+            A structured array, one row per atom (padded with rows whose
+            ``present`` field is False): the atom's channel and weight, its
+            Gaussian box per axis with the derivative of its factors, and its
+            force along the image axes. It slices like any array, so
+            cross-validation splits it with the images.
+
+        Examples
+        --------
+        >>> from ase.build import graphene, make_supercell
+        >>> from ase.calculators.lj import LennardJones
+        >>> from sklearn_ednn.atoms import AtomImage
+        >>> primitive = graphene("C2", a=2.46, vacuum=5.0)
+        >>> cell = make_supercell(primitive, [[1, 0, 0], [1, 2, 0], [0, 0, 1]])
+        >>> cell.calc = LennardJones(sigma=1.3, rc=3.0)
+        >>> image = AtomImage(resolution=tuple(cell.cell.lengths()[:2] / 16))
+        >>> targets = image.fit(None).force_targets([cell])
+        >>> targets.shape, targets["force"].shape
+        ((1, 4), (1, 4, 2))
+        """
+        check_spacing(self.resolution, self.n_dims)
+        structures = list(X)
+        if not structures:
+            raise ValueError("X holds no structures.")
+        if forces is None:
+            forces = [structure_forces(s, i) for i, s in enumerate(structures)]
+        elif len(forces) != len(structures):
+            raise ValueError(
+                f"forces has {len(forces)} entries for {len(structures)} "
+                "structures; give one (n_atoms, 3) array per structure."
+            )
+        return force_targets(
+            [structure_arrays(s) for s in structures],
+            forces,
+            resolution=self.resolution,
+            gamma=self.gamma,
+            n_dims=self.n_dims,
+            species=self.species,
+            cutoff=self.cutoff,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,128 @@
+"""Forces in the loss: the atoms EDNN fitted on energies alone and on both.
+
+``atoms_paper.py``'s model is fitted on energies alone, so its forces
+(``EDNNCalculator``, by autograd through the image) are whatever the energy
+fit leaves: about as large as the Tersoff forces themselves in error. Here
+the same recipe (``atoms_paper.ednn``: the half-width SiLU TileCNN, f = c =
+16, reference energies per element, random moves of every batch) is fitted
+on the same training sheets three ways, with the same number of epochs:
+
+* energies alone (with the output layer's refit, as in ``atoms_paper.py``);
+* energies and forces, ``force_weight`` 3 and 30 Angstrom^2
+  (``EDNNRegressor.fit(..., forces=AtomImage.force_targets(...))``; the
+  refit is skipped for them).
+
+It reports, on held-out sheets, the mean absolute energy error (meV per
+atom) and force error (eV/Angstrom per in-plane component, through
+``EDNNCalculator``), and the training time per epoch, and saves
+``results/atoms_forces.json``.
+
+Usage: ``python benchmarks/atoms_forces.py [--quick] [--n-train N]
+[--epochs E]``.
+"""
+
+import argparse
+import json
+import time
+import warnings
+
+import numpy as np
+from atoms_paper import CACHE, PIXELS_PER_CELL, RESULTS, SPECIES, ednn
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ednn.atoms import AtomImage, EDNNCalculator
+from sklearn_ednn.datasets import make_sheets, sheet_cell
+
+# matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
+warnings.filterwarnings("ignore", message="'where' used without 'out'")
+
+FORCE_WEIGHTS = (None, 3.0, 30.0)  # None: energies alone
+
+
+def held_out_errors(pipeline, structures, energies):
+    """Energy (meV/atom) and in-plane force (eV/A) mean absolute errors."""
+    n_atoms = np.array([len(s) for s in structures])
+    energy_error = 1000 * np.abs(pipeline.predict(structures) - energies) / n_atoms
+    force_errors = []
+    for structure in structures:
+        copy = structure.copy()
+        copy.calc = EDNNCalculator(pipeline)
+        difference = copy.get_forces()[:, :2] - structure.get_forces()[:, :2]
+        force_errors.append(np.abs(difference).ravel())
+    force_errors = np.concatenate(force_errors)
+    return {
+        "energy_mean_meV_per_atom": float(energy_error.mean()),
+        "energy_median_meV_per_atom": float(np.median(energy_error)),
+        "force_mean_eV_per_A": float(force_errors.mean()),
+        "force_median_eV_per_A": float(np.median(force_errors)),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser.add_argument("--n-train", type=int, help="training sheets")
+    parser.add_argument("--epochs", type=int, help="epochs of every fit")
+    args = parser.parse_args()
+    quick = args.quick
+    n_train = args.n_train or (100 if quick else 1000)
+    epochs = args.epochs or (2 if quick else 20)
+    n_test = 40 if quick else 200
+    # The first cells of atoms_paper.py's data; the held-out cells are its last.
+    sheets, energy = make_sheets(
+        6000 + 1000, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
+    )
+    train, y_train = sheets[:n_train], energy[:n_train]
+    test, y_test = sheets[-n_test:], energy[-n_test:]
+    image = AtomImage(
+        tuple(sheet_cell().cell.lengths()[:2] / PIXELS_PER_CELL), species=SPECIES
+    ).fit()
+    X_train = image.transform(train)
+    targets = image.force_targets(train)
+
+    runs = {}
+    for weight in FORCE_WEIGHTS:
+        name = "energies" if weight is None else f"forces_{weight:g}"
+        model = ednn(16, epochs, batch_size=16, verbose=1)
+        if weight is not None:
+            model.set_params(force_weight=weight)
+        tic = time.perf_counter()
+        model.fit(X_train, y_train, forces=None if weight is None else targets)
+        seconds = time.perf_counter() - tic
+        pipeline = make_pipeline(image, model)
+        runs[name] = {
+            "force_weight_A2": weight,
+            "seconds_per_epoch": seconds / epochs,
+            **held_out_errors(pipeline, test, y_test),
+        }
+        print(name, runs[name], flush=True)
+
+    baseline = runs["energies"]["seconds_per_epoch"]
+    mean_force = float(np.mean([np.abs(s.get_forces()[:, :2]).mean() for s in test]))
+    print(
+        f"\n{n_train} training sheets, {epochs} epochs, {n_test} held out "
+        f"(Tersoff's mean |F| per component {mean_force:.2f} eV/A)"
+    )
+    print(f"{'fit':<14} {'meV/atom':>9} {'eV/A':>7} {'s/epoch':>8} {'cost':>5}")
+    for name, run in runs.items():
+        print(
+            f"{name:<14} {run['energy_mean_meV_per_atom']:>9.1f} "
+            f"{run['force_mean_eV_per_A']:>7.3f} {run['seconds_per_epoch']:>8.1f} "
+            f"{run['seconds_per_epoch'] / baseline:>5.2f}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    name = "atoms_forces_quick" if quick else "atoms_forces"
+    result = {
+        "quick": quick,
+        "n_train": n_train,
+        "n_test": n_test,
+        "epochs": epochs,
+        "test_mean_abs_force_eV_per_A": mean_force,
+        "runs": runs,
+    }
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    print(f"saved {RESULTS / name}.json")
+
+
+if __name__ == "__main__":
+    main()
