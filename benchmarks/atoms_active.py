@@ -19,7 +19,8 @@ and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
 ``atoms_mc.py --model`` runs.
 
 Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]
-[--probe-only]``; run ``atoms_paper.py`` (with the same ``--quick``) first.
+[--probe-only] [--name NAME]``; run ``atoms_paper.py`` (with the same
+``--quick``) first. ``--name`` names the results file.
 ``--probe-only`` measures the first model only (minutes, no training), into
 ``results/atoms_active_probe.json``.
 """
@@ -100,6 +101,9 @@ def main():
         action="store_true",
         help="only the first model's errors on its own structures; no training",
     )
+    parser.add_argument(
+        "--name", help="name of the results file (default: from the mode)"
+    )
     args = parser.parse_args()
     quick = args.quick
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
@@ -126,8 +130,11 @@ def main():
         "own_structures": errors(first, probe, probe_energy),
     }
     if args.probe_only:
-        name = "atoms_active_quick_probe" if quick else "atoms_active_probe"
+        name = args.name or (
+            "atoms_active_quick_probe" if quick else "atoms_active_probe"
+        )
         result = {
+            "model": str(args.model or CACHE / f"{run_name}_ednn.joblib"),
             "quick": quick,
             "n_probe_chains": n_probe,
             "n_steps": n_steps,
@@ -182,7 +189,7 @@ def main():
         f"{result['total_minutes']:.1f} min in all"
     )
     RESULTS.mkdir(exist_ok=True)
-    name = "atoms_active_quick" if quick else "atoms_active"
+    name = args.name or ("atoms_active_quick" if quick else "atoms_active")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
     joblib.dump(second, CACHE / f"{name}_ednn.joblib")
     print(f"saved {RESULTS / name}.json and {CACHE / name}_ednn.joblib")

@@ -15,7 +15,9 @@ on the same training sheets three ways, with the same number of epochs:
 It reports, on held-out sheets, the mean absolute energy error (meV per
 atom) and force error (eV/Angstrom per in-plane component, through
 ``EDNNCalculator``), and the training time per epoch, and saves
-``results/atoms_forces.json``.
+``results/atoms_forces.json`` and the fitted pipelines as
+``.cache/atoms_forces_<fit>.joblib`` (``atoms_active.py --probe-only
+--model`` measures how deep their Monte Carlo holes are).
 
 Usage: ``python benchmarks/atoms_forces.py [--quick] [--n-train N]
 [--epochs E]``.
@@ -26,6 +28,7 @@ import json
 import time
 import warnings
 
+import joblib
 import numpy as np
 from atoms_paper import CACHE, PIXELS_PER_CELL, RESULTS, SPECIES, ednn
 from sklearn.pipeline import make_pipeline
@@ -80,6 +83,7 @@ def main():
     X_train = image.transform(train)
     targets = image.force_targets(train)
 
+    run_name = "atoms_forces_quick" if quick else "atoms_forces"
     runs = {}
     for weight in FORCE_WEIGHTS:
         name = "energies" if weight is None else f"forces_{weight:g}"
@@ -90,6 +94,7 @@ def main():
         model.fit(X_train, y_train, forces=None if weight is None else targets)
         seconds = time.perf_counter() - tic
         pipeline = make_pipeline(image, model)
+        joblib.dump(pipeline, CACHE / f"{run_name}_{name}.joblib")
         runs[name] = {
             "force_weight_A2": weight,
             "seconds_per_epoch": seconds / epochs,
@@ -111,7 +116,6 @@ def main():
             f"{run['seconds_per_epoch'] / baseline:>5.2f}"
         )
     RESULTS.mkdir(exist_ok=True)
-    name = "atoms_forces_quick" if quick else "atoms_forces"
     result = {
         "quick": quick,
         "n_train": n_train,
@@ -120,8 +124,8 @@ def main():
         "test_mean_abs_force_eV_per_A": mean_force,
         "runs": runs,
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
-    print(f"saved {RESULTS / name}.json")
+    (RESULTS / f"{run_name}.json").write_text(json.dumps(result, indent=2))
+    print(f"saved {RESULTS / run_name}.json")
 
 
 if __name__ == "__main__":

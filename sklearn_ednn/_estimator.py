@@ -177,13 +177,15 @@ or regressor, default=None
         ``f``; periodic padding only. 1 (the paper's): one tiling. Used by
         :meth:`predict`, :meth:`predict_contributions` and ``score``; training
         is unchanged.
-    force_weight : float, default=1.0
+    force_weight : float, default=3.0
         Weight of the forces in the loss when :meth:`fit` is given ``forces``
         (torch solver only), in Angstrom squared: the loss is the mean squared
         error of the energies plus ``force_weight`` times the mean squared
         error of the force components, so an error of 1 eV/Angstrom in one
         component costs as much as one of ``sqrt(force_weight)`` eV in a
-        structure's energy. Ignored without ``forces``.
+        structure's energy. On the B/C/N sheets of the benchmarks 3 improved
+        both energies and forces over an energy-only fit, and 30 the forces
+        more at some cost to the energies. Ignored without ``forces``.
 
     Attributes
     ----------
@@ -315,7 +317,7 @@ or regressor, default=None
         verbose=0,
         offset="mean",
         average_shifts=1,
-        force_weight=1.0,
+        force_weight=3.0,
     ):
         self.estimator = estimator
         self.f = f
@@ -412,7 +414,7 @@ or regressor, default=None
             ``force_weight`` describes, whatever the net's ``criterion``).
             The tile network must be twice
             differentiable (SiLU, not ReLU, for useful force gradients), and
-            training costs about 2.7 times as much per epoch. With forces the
+            training costs 2-3 times as much per epoch. With forces the
             fitted network's ``module_`` is a ``ForceEDNNModule``, an
             :class:`EDNNModule` that predicts the same way, and
             :class:`~sklearn_ednn.callbacks.RefitOutputLayer` leaves it as

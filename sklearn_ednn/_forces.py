@@ -9,8 +9,8 @@ error is itself differentiable in the weights (double backpropagation).
 
 :class:`ForceEDNNModule` is the :class:`~sklearn_ednn.EDNNModule` that does
 this when a batch carries force targets, and :class:`ForceMatchingLoss` adds
-the force error to skorch's loss. Everything else (prediction, the output
-layer's refit, calculators, Monte Carlo) sees an ordinary ``EDNNModule``.
+the force error to skorch's loss. Prediction, calculators and Monte Carlo see
+an ordinary ``EDNNModule``; the output layer's refit leaves it as trained.
 """
 
 import numpy as np
@@ -210,11 +210,11 @@ class ForceMatchingLoss(nn.Module):
 
     Parameters
     ----------
-    force_weight : float, default=1.0
+    force_weight : float, default=3.0
         Weight of the force term, Angstrom squared.
     """
 
-    def __init__(self, force_weight=1.0):
+    def __init__(self, force_weight=3.0):
         super().__init__()
         self.force_weight = force_weight
 

@@ -273,6 +273,11 @@ def test_force_errors_are_clear(sheets):
     volume = model.set_params(f=(8, 8, 1), c=(4, 4, 0))
     with pytest.raises(ValueError, match="forces are along 2 axes, but the grids"):
         volume.fit(images[..., None, :], energy[:4], forces=targets)
+    one_channel = tile_mlp_ednn(1, 4).set_params(channels=False)
+    with pytest.raises(
+        ValueError, match=r"forces name channels \d+-\d+, but the grids have 1"
+    ):
+        one_channel.fit(images.sum(axis=-1), energy[:4], forces=targets)
     ridge = EDNNRegressor(Ridge(), f=8, c=4, channels=True)
     with pytest.raises(ValueError, match="forces train torch tile networks only"):
         ridge.fit(images, energy[:4], forces=targets)
