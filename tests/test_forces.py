@@ -54,19 +54,23 @@ def gathered_forces(gradient, arrays):
     )
 
 
-def test_gathered_image_gradient_is_the_gradient_in_the_positions():
+@pytest.mark.parametrize("shape", [(32, 12), (16, 12, 20)])
+def test_gathered_image_gradient_is_the_gradient_in_the_positions(shape):
     """-d(sum W * image)/dR through the torch image equals the gather of W.
 
     Pixels of unequal size per axis give boxes of unequal width (padded), and
-    rattled atoms near the cell edges give boxes that wrap.
+    rattled atoms near the cell edges give boxes that wrap; sheets and volumes.
     """
     cell = mixed_cell()
-    shape = (32, 12)
+    n_dims = len(shape)
     image = AtomImage(
-        tuple(cell.cell.lengths()[:2] / shape), species=SPECIES, dtype="float64"
+        tuple(cell.cell.lengths()[:n_dims] / shape),
+        n_dims=n_dims,
+        species=SPECIES,
+        dtype="float64",
     ).fit()
     targets = image.force_targets([cell])
-    arrays = as_tensors(check_force_targets(targets, 1, 2, 3, 1))
+    arrays = as_tensors(check_force_targets(targets, 1, n_dims, 3, 1))
     weights = torch.as_tensor(np.random.default_rng(0).normal(size=(1, *shape, 3)))
     positions = torch.tensor(cell.positions, requires_grad=True)
     drawn = render_image_torch(
@@ -78,8 +82,8 @@ def test_gathered_image_gradient_is_the_gradient_in_the_positions():
     )
     (weights[0] * drawn).sum().backward()
     forces = gathered_forces(weights, arrays)[0]
-    np.testing.assert_allclose(forces, -positions.grad[:, :2], atol=1e-5)
-    np.testing.assert_allclose(targets["force"][0], cell.get_forces()[:, :2])
+    np.testing.assert_allclose(forces, -positions.grad[:, :n_dims], atol=1e-5)
+    np.testing.assert_allclose(targets["force"][0], cell.get_forces()[:, :n_dims])
     assert targets["present"].all()
     assert targets["start"].dtype == np.int64
 
@@ -206,11 +210,11 @@ def test_training_on_forces_fits_them(sheets):
     targets = image.force_targets(train)
     errors = {}
     for weight in (None, 100.0):
-        model = tile_mlp_ednn(100, 40).set_params(force_weight=weight or 1.0)
-        pipeline = make_pipeline(image, model)
+        pipeline = make_pipeline(image, tile_mlp_ednn(100, 40))
         if weight is None:
             pipeline.fit(train, energy[:40])
         else:
+            pipeline.set_params(ednnregressor__force_weight=weight)
             pipeline.fit(train, energy[:40], ednnregressor__forces=targets)
         errors[weight] = (
             force_errors(pipeline, train[:10]),

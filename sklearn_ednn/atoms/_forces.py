@@ -84,19 +84,18 @@ def force_targets(arrays, forces, *, resolution, gamma, n_dims, species, cutoff)
         Structured, of :func:`force_target_dtype`; rows past a structure's
         atoms are padding (``present`` False).
     """
-    spacings = [
-        check_render_parameters(cell, resolution, gamma, cutoff, n_dims)[0]
+    grids = [
+        check_render_parameters(cell, resolution, gamma, cutoff, n_dims)[:2]
         for _, _, cell in arrays
     ]
-    width = max(window_width(s, gamma, cutoff) for spacing in spacings for s in spacing)
+    width = max(window_width(s, gamma, cutoff) for spacing, _ in grids for s in spacing)
     max_atoms = max(len(positions) for positions, _, _ in arrays)
     targets = np.zeros(
         (len(arrays), max_atoms), dtype=force_target_dtype(n_dims, width)
     )
-    for index, ((positions, numbers, cell), force) in enumerate(zip(arrays, forces)):
-        spacing, lengths, _ = check_render_parameters(
-            cell, resolution, gamma, cutoff, n_dims
-        )
+    for index, ((positions, numbers, _), (spacing, lengths), force) in enumerate(
+        zip(arrays, grids, forces)
+    ):
         force = np.asarray(force, dtype=np.float64)
         if force.shape != (len(positions), 3):
             raise ValueError(
