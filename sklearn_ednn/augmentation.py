@@ -15,6 +15,8 @@ from collections.abc import Mapping
 import torch
 from torch.utils.data import default_collate
 
+from ._forces import ATOM_KEYS
+
 __all__ = ["PeriodicAugmentation"]
 
 
@@ -96,7 +98,7 @@ class PeriodicAugmentation:
                 shifts = [int(torch.randint(grid.shape[axis], ())) for axis in spatial]
                 grid = torch.roll(grid, shifts, dims=spatial)
                 if atoms is not None:
-                    atoms["atom_start"][index] += torch.as_tensor(shifts)
+                    atoms[ATOM_KEYS["start"]][index] += torch.as_tensor(shifts)
             if self.flip:
                 axes = [axis for axis in spatial if bool(torch.rand(()) < 0.5)]
                 if axes:
@@ -115,9 +117,10 @@ def _flip_boxes(atoms, index, axes, shape):
     Pixel ``p`` goes to ``L - 1 - p``, so a box of ``width`` pixels from
     ``start`` becomes one from ``L - width - start``, its factors reversed.
     """
-    width = atoms["atom_factor"].shape[-1]
+    starts = atoms[ATOM_KEYS["start"]]
+    factors = [atoms[ATOM_KEYS["factor"]], atoms[ATOM_KEYS["dfactor"]]]
+    width = factors[0].shape[-1]
     for axis in axes:
-        start = atoms["atom_start"][index, :, axis]
-        atoms["atom_start"][index, :, axis] = shape[axis] - width - start
-        for key in ("atom_factor", "atom_dfactor"):
-            atoms[key][index, :, axis] = atoms[key][index, :, axis].flip(-1)
+        starts[index, :, axis] = shape[axis] - width - starts[index, :, axis]
+        for factor in factors:
+            factor[index, :, axis] = factor[index, :, axis].flip(-1)

@@ -32,6 +32,19 @@ def mixed_cell():
     return cell
 
 
+def torch_image(cell, image):
+    """Positions requiring grad, and ``image``'s drawing of them in torch."""
+    positions = torch.tensor(cell.positions, requires_grad=True)
+    drawn = render_image_torch(
+        positions,
+        cell.numbers,
+        cell.cell,
+        dtype=torch.float64,
+        **image.render_parameters(),
+    )
+    return positions, drawn
+
+
 def as_tensors(arrays, dtype=torch.float64):
     """Force-target arrays as tensors, floats in ``dtype``."""
     return {
@@ -72,14 +85,7 @@ def test_gathered_image_gradient_is_the_gradient_in_the_positions(shape):
     targets = image.force_targets([cell])
     arrays = as_tensors(check_force_targets(targets, 1, n_dims, 3, 1))
     weights = torch.as_tensor(np.random.default_rng(0).normal(size=(1, *shape, 3)))
-    positions = torch.tensor(cell.positions, requires_grad=True)
-    drawn = render_image_torch(
-        positions,
-        cell.numbers,
-        cell.cell,
-        dtype=torch.float64,
-        **image.render_parameters(),
-    )
+    positions, drawn = torch_image(cell, image)
     (weights[0] * drawn).sum().backward()
     forces = gathered_forces(weights, arrays)[0]
     np.testing.assert_allclose(forces, -positions.grad[:, :n_dims], atol=1e-5)
@@ -143,14 +149,7 @@ def test_moved_boxes_draw_the_moved_grid_and_give_the_original_forces(seed):
     )
 
     weights = torch.as_tensor(np.random.default_rng(seed).normal(size=(1, *shape, 3)))
-    positions = torch.tensor(cell.positions, requires_grad=True)
-    drawn = render_image_torch(
-        positions,
-        cell.numbers,
-        cell.cell,
-        dtype=torch.float64,
-        **image.render_parameters(),
-    )
+    positions, drawn = torch_image(cell, image)
     moved_drawn = torch.flip(torch.roll(drawn, (rows, columns), (0, 1)), axes)
     (weights[0] * moved_drawn).sum().backward()
     forces = gathered_forces(weights, as_tensors(moved))[0]

@@ -18,7 +18,7 @@ image drawn inside the training loop.
 import numpy as np
 
 from ._grid import check_render_parameters, kernel_windows, window_width
-from ._render import species_masks
+from ._render import gaussian_factor, species_masks
 
 __all__ = ["force_target_dtype", "force_targets"]
 
@@ -116,7 +116,7 @@ def force_targets(arrays, forces, *, resolution, gamma, n_dims, species, cutoff)
                 gamma,
                 cutoff,
             )
-            factor = np.where(inside, np.exp(-(offsets**2) / (2 * gamma**2)), 0.0)
+            factor = gaussian_factor(offsets, inside, gamma)
             box = slice(0, offsets.shape[1])
             rows["start"][:, axis] = start
             rows["factor"][:, axis, box] = factor

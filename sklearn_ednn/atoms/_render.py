@@ -52,10 +52,19 @@ def gaussian_windows(coordinates, length, spacing, gamma, cutoff, dtype=np.float
         )
         return start, factor
     start, offsets, inside = kernel_windows(coordinates, length, spacing, gamma, cutoff)
+    return start, gaussian_factor(offsets, inside, gamma, dtype)
+
+
+def gaussian_factor(offsets, inside, gamma, dtype=np.float64):
+    """The truncated Gaussian at ``offsets`` from :func:`kernel_windows`.
+
+    ``exp(-offsets**2 / 2 gamma**2)`` where ``inside``, 0 elsewhere, in
+    ``dtype``.
+    """
     scaled = (offsets * (1 / (np.sqrt(2) * gamma))).astype(dtype, copy=False)
     factor = np.exp(-(scaled * scaled))
     factor[~inside] = 0
-    return start, factor
+    return factor
 
 
 def _axis_pixels(start, width, n_pixels):
