@@ -19,10 +19,20 @@ and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
 ``atoms_mc.py --model`` runs.
 
 Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]
-[--probe-only] [--name NAME]``; run ``atoms_paper.py`` (with the same
-``--quick``) first. ``--name`` names the results file.
+[--probe-only] [--name NAME] [--n-train N] [--epochs E] [--force-weight W]
+[--explored-weight W]``; run ``atoms_paper.py`` (with the same ``--quick``)
+first. ``--name`` names the results file and the new model.
 ``--probe-only`` measures the first model only (minutes, no training), into
-``results/atoms_active_probe.json``.
+``results/atoms_active_probe.json``. The second fit uses the first
+``--n-train`` MD cells (default all) for ``--epochs``; ``--force-weight``
+fits it on Tersoff's forces as well (``EDNNRegressor.force_weight``), and
+``--explored-weight`` gives each explored structure that weight relative to
+an MD cell (``sample_weight``; default 1). The first model's chains are
+cached in ``.cache/joblib`` (keyed by the model file), so runs that differ
+only in the second fit explore once. A model fitted by
+``atoms_forces.py`` on 1 000 cells with forces is the first model of
+``--model .cache/atoms_forces_forces_30.joblib --n-train 1000 --epochs 20
+--force-weight 30``.
 """
 
 import argparse
@@ -69,6 +79,29 @@ def explore(model, starts, n_steps, n_samples, seed, n_jobs=2):
     return label_structures([s for chain in chains for s in chain])
 
 
+def explore_first(model_path, starts, n_steps, n_samples, seed):
+    """:func:`explore` with the saved first model, cached on disk.
+
+    The first model's chains do not depend on how the second model is fitted,
+    so runs that differ only there (``--explored-weight``, ``--force-weight``)
+    explore once. The key is the model file (path, size and time) and the
+    chains' settings.
+    """
+    stat = Path(model_path).stat()
+    key = (str(model_path), stat.st_size, stat.st_mtime_ns)
+    return _explore_cached(key, starts, n_steps, n_samples, seed, model_path)
+
+
+def _explore_with(key, starts, n_steps, n_samples, seed, model_path):
+    """Load the model and explore; ``key`` (not ``model_path``) is hashed."""
+    return explore(joblib.load(model_path), starts, n_steps, n_samples, seed)
+
+
+_explore_cached = joblib.Memory(CACHE / "joblib", verbose=0).cache(
+    _explore_with, ignore=["model_path"]
+)
+
+
 def errors(model, structures, energies):
     """Mean absolute and mean signed error (predicted - true), meV per atom."""
     n_atoms = np.array([len(s) for s in structures])
@@ -104,29 +137,49 @@ def main():
     parser.add_argument(
         "--name", help="name of the results file (default: from the mode)"
     )
+    parser.add_argument("--n-train", type=int, help="MD cells of the second fit")
+    parser.add_argument("--epochs", type=int, help="epochs of the second fit")
+    parser.add_argument(
+        "--force-weight",
+        type=float,
+        help="fit the second model on forces too, with this weight (Angstrom^2)",
+    )
+    parser.add_argument(
+        "--explored-weight",
+        type=float,
+        default=1.0,
+        help="sample weight of an explored structure relative to an MD cell",
+    )
     args = parser.parse_args()
     quick = args.quick
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
-    n_train, n_test = (400, 100) if quick else (6000, 1000)
-    epochs = 4 if quick else 60
+    n_cells, n_test = (400, 100) if quick else (6000, 1000)
+    n_train = args.n_train or n_cells
+    if not 0 < n_train <= n_cells:
+        parser.error(f"--n-train must be in 1..{n_cells}; got {n_train}")
+    epochs = args.epochs or (4 if quick else 60)
     n_chains, n_steps, n_samples = (4, 400, 4) if quick else (40, 3000, 8)
     n_probe = 2 if quick else 12  # held-out chains per model
     start = time.perf_counter()
 
     sheets, energy = make_sheets(
-        n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
+        n_cells + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
     )
-    train, test = sheets[:n_train], sheets[n_train:]
-    first = joblib.load(args.model or CACHE / f"{run_name}_ednn.joblib")
+    train, test = sheets[:n_train], sheets[n_cells:]
+    test_energy = energy[n_cells:]
+    first_path = args.model or CACHE / f"{run_name}_ednn.joblib"
+    first = joblib.load(first_path)
     rng = np.random.default_rng(0)
     starts = [train[i] for i in rng.choice(n_train, n_chains, replace=False)]
     probe_starts = [test[i] for i in rng.choice(n_test, n_probe, replace=False)]
 
     # 1-2. The first model's own structures: held out, and for training.
     tic = time.perf_counter()
-    probe, probe_energy = explore(first, probe_starts, n_steps, n_samples, seed=2)
+    probe, probe_energy = explore_first(
+        first_path, probe_starts, n_steps, n_samples, seed=2
+    )
     first_rows = {
-        "md_test": errors(first, test, energy[n_train:]),
+        "md_test": errors(first, test, test_energy),
         "own_structures": errors(first, probe, probe_energy),
     }
     if args.probe_only:
@@ -134,7 +187,7 @@ def main():
             "atoms_active_quick_probe" if quick else "atoms_active_probe"
         )
         result = {
-            "model": str(args.model or CACHE / f"{run_name}_ednn.joblib"),
+            "model": str(first_path),
             "quick": quick,
             "n_probe_chains": n_probe,
             "n_steps": n_steps,
@@ -147,15 +200,25 @@ def main():
         (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
         print(f"saved {RESULTS / name}.json")
         return
-    explored, explored_energy = explore(first, starts, n_steps, n_samples, seed=1)
+    explored, explored_energy = explore_first(
+        first_path, starts, n_steps, n_samples, seed=1
+    )
     explore_minutes = (time.perf_counter() - tic) / 60
 
     # 3. The same recipe on the MD cells plus the explored structures.
     image = first[0]
     X = image.transform(train + explored)
     y = np.concatenate([energy[:n_train], explored_energy])
+    sample_weight = np.r_[
+        np.ones(n_train), np.full(len(explored), args.explored_weight)
+    ]
+    model = ednn(16, epochs, batch_size=16, verbose=1)
+    forces = None
+    if args.force_weight is not None:
+        model.set_params(force_weight=args.force_weight)
+        forces = image.force_targets(train + explored)
     tic = time.perf_counter()
-    model = ednn(16, epochs, batch_size=16, verbose=1).fit(X, y)
+    model.fit(X, y, sample_weight=sample_weight, forces=forces)
     train_minutes = (time.perf_counter() - tic) / 60
     second = make_pipeline(image, model)
 
@@ -170,10 +233,14 @@ def main():
         "samples_per_chain": n_samples,
         "temperatures_K": TEMPERATURES,
         "n_explored": len(explored),
+        "first_model": str(first_path),
+        "n_train": n_train,
         "epochs": epochs,
+        "force_weight_A2": args.force_weight,
+        "explored_weight": args.explored_weight,
         "first": first_rows,
         "second": {
-            "md_test": errors(second, test, energy[n_train:]),
+            "md_test": errors(second, test, test_energy),
             "first_model_structures": errors(second, probe, probe_energy),
             "own_structures": errors(second, probe_second, probe_second_energy),
         },

@@ -20,6 +20,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
+from ._sample_weight import sample_weight_fit_params
 from ._sklearn_compat import BaseSGDRegressor, LinearModel
 from ._tiling import pad_grid, window_view
 
@@ -94,7 +95,7 @@ def _summed_features(feature_map, tiles, batch_size=4096):
     return np.concatenate(sums)
 
 
-def fit_linear(estimator, tiles, y):
+def fit_linear(estimator, tiles, y, sample_weight=None):
     """Fit a model linear in its parameters on summed tile features.
 
     Parameters
@@ -105,6 +106,9 @@ def fit_linear(estimator, tiles, y):
         Flattened tiles (:func:`flat_tiles`).
     y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         Extensive targets.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the samples, passed to the linear model's ``fit``; the
+        feature map is fitted on the tiles unweighted.
 
     Returns
     -------
@@ -114,10 +118,11 @@ def fit_linear(estimator, tiles, y):
         gives each tile's contribution.
     """
     feature_map, linear = _split_pipeline(estimator)
+    fit_params = sample_weight_fit_params(linear, sample_weight)
     n_tiles = tiles.shape[1]
     if feature_map is not None:
         feature_map.fit(tiles.reshape(-1, tiles.shape[-1]))
-    linear.fit(_summed_features(feature_map, tiles), y)
+    linear.fit(_summed_features(feature_map, tiles), y, **fit_params)
     # The sum of n_tiles per-tile intercepts is the fitted per-sample intercept.
     tile_linear = copy.deepcopy(linear)
     tile_linear.intercept_ = np.asarray(linear.intercept_, dtype=float) / n_tiles
@@ -159,8 +164,11 @@ def _per_sample_sums(estimator, tiles):
     return prediction.reshape(n_samples, n_tiles, -1).sum(axis=1)
 
 
-def _fit_round(estimator, tiles, target_per_tile, random_state):
-    """Fit a clone of ``estimator`` to one target per tile."""
+def _fit_round(estimator, tiles, target_per_tile, random_state, sample_weight=None):
+    """Fit a clone of ``estimator`` to one target per tile.
+
+    Each tile gets its sample's weight, if any.
+    """
     n_samples, n_tiles, n_raw = tiles.shape
     model = clone(estimator)
     if "random_state" in model.get_params():
@@ -168,7 +176,9 @@ def _fit_round(estimator, tiles, target_per_tile, random_state):
     target = np.repeat(target_per_tile, n_tiles, axis=0)
     if target.shape[1] == 1:
         target = target[:, 0]
-    return model.fit(tiles.reshape(-1, n_raw), target)
+    tile_weight = None if sample_weight is None else np.repeat(sample_weight, n_tiles)
+    fit_params = sample_weight_fit_params(model, tile_weight)
+    return model.fit(tiles.reshape(-1, n_raw), target, **fit_params)
 
 
 def fit_boosting(
@@ -182,6 +192,7 @@ def fit_boosting(
     n_iter_no_change,
     random_state,
     verbose=False,
+    sample_weight=None,
 ):
     """Train any regressor on the summed loss by functional gradient descent.
 
@@ -207,16 +218,22 @@ def fit_boosting(
         Seeds the split and the clones.
     verbose : bool
         Print the training (and validation) error every round.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the samples: every round's model is fitted with each tile
+        weighted as its sample (samples of weight zero left out), and the
+        line search and the errors are weighted.
 
     Returns
     -------
     tile_model : BoostedTileModel
         The rounds up to the best validation error (all rounds without one).
     history : list of dict
-        Training and validation mean squared error of the sum after each round.
+        Training and validation (weighted) mean squared error of the sum after
+        each round.
     """
     rng = check_random_state(random_state)
     n_samples, n_tiles, _ = tiles.shape
+    grid_weight = np.ones(n_samples) if sample_weight is None else sample_weight
     train = np.arange(n_samples)
     valid = np.array([], dtype=int)
     if validation_fraction:
@@ -229,18 +246,32 @@ def fit_boosting(
             )
         valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
 
-    first = _fit_round(estimator, tiles[train], y[train] / n_tiles, rng)
+    if sample_weight is not None:
+        # Grids of weight zero are left out of the fits, as if removed: a
+        # tree would still place its thresholds between their tiles and others.
+        train = train[sample_weight[train] > 0]
+        if not len(train):
+            raise ValueError(
+                "sample_weight is zero on every training grid left after the "
+                f"validation split (validation_fraction={validation_fraction}); "
+                "give more grids a positive weight."
+            )
+    train_weight = None if sample_weight is None else sample_weight[train]
+    first = _fit_round(estimator, tiles[train], y[train] / n_tiles, rng, train_weight)
     estimators, weights = [first], [np.ones(y.shape[1])]
     totals = _per_sample_sums(first, tiles)
     history, best_round, best_error = [], 0, np.inf
 
+    def mse(rows):
+        squared = np.mean((y[rows] - totals[rows]) ** 2, axis=1)
+        w = grid_weight[rows]
+        # A split whose weights are all zero is scored unweighted.
+        return float(np.average(squared, weights=w if w.sum() > 0 else None))
+
     def record(round_index):
-        entry = {
-            "round": round_index,
-            "train_mse": float(np.mean((y[train] - totals[train]) ** 2)),
-        }
+        entry = {"round": round_index, "train_mse": mse(train)}
         if len(valid):
-            entry["valid_mse"] = float(np.mean((y[valid] - totals[valid]) ** 2))
+            entry["valid_mse"] = mse(valid)
         history.append(entry)
         if verbose:
             print(" ".join(f"{k}={v:.6g}" for k, v in entry.items()), flush=True)
@@ -249,11 +280,14 @@ def fit_boosting(
     best_error = record(0)
     for round_index in range(1, n_rounds + 1):
         residual = y - totals
-        model = _fit_round(estimator, tiles[train], residual[train] / n_tiles, rng)
+        model = _fit_round(
+            estimator, tiles[train], residual[train] / n_tiles, rng, train_weight
+        )
         step_sums = _per_sample_sums(model, tiles)
         # Optimal step along the summed predictions, per output, on training data.
-        denominator = np.sum(step_sums[train] ** 2, axis=0)
-        numerator = np.sum(residual[train] * step_sums[train], axis=0)
+        w = grid_weight[train, None]
+        denominator = np.sum(w * step_sums[train] ** 2, axis=0)
+        numerator = np.sum(w * residual[train] * step_sums[train], axis=0)
         gamma = np.divide(
             numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0
         )

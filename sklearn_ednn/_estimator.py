@@ -19,6 +19,7 @@ from ._classical import (
 )
 from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
 from ._inference import TorchTileScorer, score_grids
+from ._sample_weight import SampleWeightedLoss, check_sample_weight
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -392,7 +393,7 @@ or regressor, default=None
         return list(itertools.product(*steps))
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, forces=None):
+    def fit(self, X, y, sample_weight=None, *, forces=None):
         """Fit the tile model so that its summed contributions match ``y``.
 
         A failed fit (bad input, an error while training) leaves a previously
@@ -404,6 +405,16 @@ or regressor, default=None
             Training grids, all of one shape; every ``Li`` a multiple of ``f``.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Extensive targets, each the sum of its own tile contributions.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each training grid in the squared error of the sums
+            (finite, non-negative, not all zero; only their ratios matter).
+            The torch solver weighs each grid's loss (and its forces') in
+            every batch, and the offsets and the output layer's refit alike;
+            a validation split's loss (skorch's ``valid_loss``) is unweighted.
+            The ``"linear"`` solver passes them to the linear model's ``fit``
+            (the feature map of a pipeline is fitted on the tiles unweighted),
+            ``"boosting"`` to every round's ``fit``, each tile getting its
+            grid's weight; those models must accept ``sample_weight``.
         forces : ndarray of shape (n_samples, max_atoms), default=None
             Force targets of atom images, from
             :meth:`AtomImage.force_targets
@@ -432,6 +443,7 @@ or regressor, default=None
         grid_shape = X_ch.shape[1:-1]
 
         y_2d = y.reshape(len(y), -1).astype(np.float64)
+        sample_weight = check_sample_weight(sample_weight, X)
         solver = _resolve_solver(self.estimator, self.solver)
         if solver != "torch" and self.offset != "mean":
             raise ValueError(
@@ -453,13 +465,13 @@ or regressor, default=None
             )
         if solver == "torch":
             fitted, offset, channel_offset, scale = self._fit_torch(
-                X_ch, y_2d, focus, context, forces
+                X_ch, y_2d, focus, context, forces, sample_weight
             )
         else:
             offset, scale = np.zeros(n_outputs), np.ones(n_outputs)
             tiles = flat_tiles(X_ch, focus, context, self.padding)
             if solver == "linear":
-                fitted = fit_linear(self.estimator, tiles, y)
+                fitted = fit_linear(self.estimator, tiles, y, sample_weight)
             else:
                 fitted, history = fit_boosting(
                     self.estimator,
@@ -471,6 +483,7 @@ or regressor, default=None
                     n_iter_no_change=self.n_iter_no_change,
                     random_state=self.random_state,
                     verbose=self.verbose > 0,
+                    sample_weight=sample_weight,
                 )
 
         # Only now, with training done, replace the fitted state.
@@ -497,15 +510,16 @@ or regressor, default=None
         self.tile_scale_ = scale
         return self
 
-    def _fit_offsets(self, X_ch, y_2d, n_tiles):
+    def _fit_offsets(self, X_ch, y_2d, n_tiles, sample_weight=None):
         """The offset (see ``offset``) and its share of every training target.
 
         Returns the per-tile intercept, the channel weights and the offset
-        summed over each grid, shape (n_samples, n_outputs).
+        summed over each grid, shape (n_samples, n_outputs); a weighted fit
+        with ``sample_weight``.
         """
         n_channels = X_ch.shape[-1]
         if self.offset == "mean":
-            offset = (y_2d / n_tiles).mean(axis=0)
+            offset = np.average(y_2d / n_tiles, axis=0, weights=sample_weight)
             return offset, np.zeros((n_channels, y_2d.shape[1])), n_tiles * offset
         totals = X_ch.sum(axis=tuple(range(1, X_ch.ndim - 1)), dtype=np.float64)
         design = np.column_stack([np.full(len(totals), float(n_tiles)), totals])
@@ -513,19 +527,32 @@ or regressor, default=None
         # proportional to the tile count) gets the minimum-norm share.
         norms = np.linalg.norm(design, axis=0)
         norms[norms == 0] = 1.0
-        coef = np.linalg.lstsq(design / norms, y_2d, rcond=None)[0] / norms[:, None]
+        rows = np.ones(len(y_2d)) if sample_weight is None else np.sqrt(sample_weight)
+        coef = np.linalg.lstsq(
+            design / norms * rows[:, None], y_2d * rows[:, None], rcond=None
+        )[0]
+        coef /= norms[:, None]
         return coef[0], coef[1:], design @ coef
 
-    def _fit_torch(self, X_ch, y_2d, focus, context, forces=None):
+    def _fit_torch(self, X_ch, y_2d, focus, context, forces=None, sample_weight=None):
         """Train the torch tile model with skorch on scaled targets.
 
-        ``forces`` are the checked force targets (see :meth:`fit`), or None.
+        ``forces`` are the checked force targets (see :meth:`fit`), or None;
+        ``sample_weight`` the checked weights, or None.
         """
+        if sample_weight is not None:
+            # Mean 1: a batch's weighted loss then estimates the weighted mean
+            # over all grids, on the scale of an unweighted one.
+            sample_weight = sample_weight / sample_weight.mean()
         n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
-        offset, channel_offset, summed = self._fit_offsets(X_ch, y_2d, n_tiles)
+        offset, channel_offset, summed = self._fit_offsets(
+            X_ch, y_2d, n_tiles, sample_weight
+        )
         # The network learns what the offset leaves; its scale sets the units.
-        residual = y_2d - summed
-        scale = (residual / n_tiles).std(axis=0)
+        residual = (y_2d - summed) / n_tiles
+        mean = np.average(residual, axis=0, weights=sample_weight)
+        spread = np.average((residual - mean) ** 2, axis=0, weights=sample_weight)
+        scale = np.sqrt(spread)
         scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
         # The module adds the channel offset itself (in scaled units).
         target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
@@ -541,15 +568,23 @@ or regressor, default=None
         )
         # A writable float32 copy: torch cannot wrap read-only memory maps.
         X_fit = np.array(X_ch, dtype=np.float32)
-        if forces is not None:
+        # skorch hands the keys of a dict to the module as keywords.
+        extra = {}
+        if sample_weight is not None:
+            extra["sample_weight"] = sample_weight.astype(np.float32)
+        if forces is None and sample_weight is not None:
+            # The net's own criterion, per grid, averaged with the weights.
+            net.set_params(criterion=SampleWeightedLoss, criterion__loss=net.criterion)
+        elif forces is not None:
             # Forces in the same units as the scaled energies.
             scaled = (forces["atom_force"] / scale[0]).astype(np.float32)
-            forces = dict(forces, atom_force=scaled)
-            X_fit = {"X": X_fit, **forces}
+            extra.update(forces, atom_force=scaled)
             net.set_params(
                 criterion=ForceMatchingLoss,
                 criterion__force_weight=self.force_weight,
             )
+        if extra:
+            X_fit = {"X": X_fit, **extra}
         seed = None
         if self.random_state is not None:
             rng = check_random_state(self.random_state)

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._torch_backend import EDNNModule
+from ._sample_weight import weighted_mean
+from ._torch_backend import EDNNModule, TrainingOutput
 
 __all__ = [
     "ForceEDNNModule",
@@ -158,6 +159,7 @@ class ForceEDNNModule(EDNNModule):
     def forward(
         self,
         X,
+        sample_weight=None,
         atom_present=None,
         atom_channel=None,
         atom_weight=None,
@@ -172,6 +174,9 @@ class ForceEDNNModule(EDNNModule):
         ----------
         X : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
             The grids.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Each structure's weight in the loss, for its energy and its
+            forces alike.
         atom_present, atom_channel, atom_weight, atom_start, atom_factor, \
 atom_dfactor, atom_force : torch.Tensor, default=None
             The fields of the force targets, batched; ``atom_force`` in the
@@ -180,14 +185,15 @@ atom_dfactor, atom_force : torch.Tensor, default=None
         Returns
         -------
         totals : torch.Tensor of shape (n_samples, n_outputs)
-            Without force targets or gradients: the summed contributions.
-        (totals, residuals, present) : tuple of torch.Tensor
-            With them: the totals, predicted minus target forces (zero for
-            padding), shape (n_samples, n_atoms, d), and the padding mask,
-            shape (n_samples, n_atoms, 1).
+            With gradients off: the summed contributions.
+        output : TrainingOutput
+            In training: the totals, the weights, the predicted minus target
+            forces (zero for padding), shape (n_samples, n_atoms, d), and the
+            padding mask, shape (n_samples, n_atoms, 1); without force targets
+            as :class:`~sklearn_ednn.EDNNModule` returns it.
         """
         if atom_force is None or not torch.is_grad_enabled():
-            return super().forward(X)
+            return super().forward(X, sample_weight)
         X = X.detach().requires_grad_(True)
         totals = super().forward(X)
         (gradient,) = torch.autograd.grad(totals.sum(), X, create_graph=True)
@@ -195,7 +201,10 @@ atom_dfactor, atom_force : torch.Tensor, default=None
             gradient, atom_channel, atom_weight, atom_start, atom_factor, atom_dfactor
         )
         present = atom_present.to(forces.dtype)[..., None]
-        return totals, (forces - atom_force.to(forces.dtype)) * present, present
+        residuals = (forces - atom_force.to(forces.dtype)) * present
+        if sample_weight is not None:
+            sample_weight = sample_weight.to(totals.dtype)
+        return TrainingOutput(totals, sample_weight, residuals, present)
 
 
 class ForceMatchingLoss(nn.Module):
@@ -206,7 +215,8 @@ class ForceMatchingLoss(nn.Module):
     ratio of the two terms does not depend on the scale. ``force_weight`` is
     in Angstrom squared: an error of 1 eV/Angstrom in one force component
     costs as much as an error of ``sqrt(force_weight)`` eV in a structure's
-    energy.
+    energy. With sample weights both means are weighted, each force
+    component by its structure's weight.
 
     Parameters
     ----------
@@ -223,9 +233,10 @@ class ForceMatchingLoss(nn.Module):
 
         Parameters
         ----------
-        y_pred : torch.Tensor or tuple of torch.Tensor
+        y_pred : torch.Tensor or TrainingOutput
             :class:`ForceEDNNModule`'s output: totals alone (then only the
-            energies count) or ``(totals, residuals, present)``.
+            energies count), or with the force residuals and any sample
+            weights, which weigh each structure's energy and forces.
         y_true : torch.Tensor of shape (n_samples, n_outputs)
             Scaled target energies.
 
@@ -234,10 +245,18 @@ class ForceMatchingLoss(nn.Module):
         loss : torch.Tensor
             A scalar.
         """
-        if not isinstance(y_pred, tuple):
+        if not isinstance(y_pred, TrainingOutput):
             return nn.functional.mse_loss(y_pred, y_true)
-        totals, residuals, present = y_pred
-        energy = nn.functional.mse_loss(totals, y_true)
-        components = present.sum() * residuals.shape[-1]
-        force = (residuals**2).sum() / components.clamp(min=1)
+        weight = y_pred.sample_weight
+        squared = (y_pred.totals - y_true) ** 2
+        energy = weighted_mean(squared.reshape(len(squared), -1).mean(dim=1), weight)
+        if y_pred.force_residuals is None:
+            return energy
+        residuals, present = y_pred.force_residuals, y_pred.atom_present
+        # Mean over the batch's force components, each weighted as its structure.
+        squared = (residuals**2).sum(dim=(1, 2))
+        components = present.sum(dim=(1, 2)) * residuals.shape[-1]
+        if weight is not None:
+            squared, components = weight * squared, weight * components
+        force = squared.sum() / components.sum().clamp(min=1e-12)
         return energy + self.force_weight * force

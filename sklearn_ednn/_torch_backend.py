@@ -10,6 +10,7 @@ training loop lives here: skorch owns it.
 import contextlib
 import copy
 import inspect
+from typing import NamedTuple
 
 import torch
 from skorch import NeuralNetRegressor
@@ -20,7 +21,35 @@ from ._nets import TileMLP
 from ._tiling import padded_indices
 from .callbacks import CosineLR, RefitOutputLayer
 
-__all__ = ["EDNNModule", "make_tile_net", "torch_tiles"]
+__all__ = ["EDNNModule", "TrainingOutput", "make_tile_net", "torch_tiles"]
+
+
+class TrainingOutput(NamedTuple):
+    """What an EDNN module returns in training when the loss needs more than totals.
+
+    skorch hands the module's output to the criterion as it is, so the
+    per-sample weights and force residuals of a batch travel with the totals
+    (:class:`~sklearn_ednn._sample_weight.SampleWeightedLoss`,
+    :class:`~sklearn_ednn._forces.ForceMatchingLoss`). Prediction, the output
+    layer's refit and validation (gradients off) get the totals alone.
+
+    Attributes
+    ----------
+    totals : torch.Tensor of shape (n_samples, n_outputs)
+        Sum of the tile contributions of each grid.
+    sample_weight : torch.Tensor of shape (n_samples,) or None
+        Each grid's weight in the loss, None for equal weights.
+    force_residuals : torch.Tensor of shape (n_samples, n_atoms, d) or None
+        Predicted minus target forces (zero for padding), when training on
+        forces.
+    atom_present : torch.Tensor of shape (n_samples, n_atoms, 1) or None
+        1 for real atoms and 0 for padding, with ``force_residuals``.
+    """
+
+    totals: torch.Tensor
+    sample_weight: torch.Tensor | None = None
+    force_residuals: torch.Tensor | None = None
+    atom_present: torch.Tensor | None = None
 
 
 def torch_tiles(x, focus, context, padding):
@@ -203,24 +232,35 @@ class EDNNModule(nn.Module):
             return X.new_zeros((X.shape[0], self.n_outputs))
         return self._offset(X.sum(dim=tuple(range(1, X.ndim - 1))))
 
-    def forward(self, X):
+    def forward(self, X, sample_weight=None):
         """Predict the (scaled) extensive targets of a batch of grids.
 
         Parameters
         ----------
         X : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
             The grids.
+        sample_weight : torch.Tensor of shape (n_samples,), default=None
+            Each grid's weight in the loss (the ``sample_weight`` key of the
+            dict that :meth:`EDNNRegressor.fit <sklearn_ednn.EDNNRegressor.fit>`
+            builds); it does not change the prediction.
 
         Returns
         -------
         totals : torch.Tensor of shape (n_samples, n_outputs)
-            Sum of the tile contributions of each grid.
+            Sum of the tile contributions of each grid: without weights, or
+            with gradients off (prediction, validation).
+        output : TrainingOutput
+            In training with weights: the totals and the weights, for the
+            criterion.
         """
         tiles = torch_tiles(X, self.focus, self.context, self.padding)
         n_samples, n_spatial = X.shape[0], len(self.focus)
         flat = tiles.reshape((-1,) + tiles.shape[1 + n_spatial :])
         contributions = self.score_tiles(flat)
-        return contributions.reshape(n_samples, -1, self.n_outputs).sum(dim=1)
+        totals = contributions.reshape(n_samples, -1, self.n_outputs).sum(dim=1)
+        if sample_weight is None or not torch.is_grad_enabled():
+            return totals
+        return TrainingOutput(totals, sample_weight.to(totals.dtype))
 
 
 def make_tile_net(module=TileMLP, **net_params):

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import RidgeCV
 from skorch.callbacks import Callback, LRScheduler
-from skorch.utils import to_tensor
+from skorch.utils import to_numpy, to_tensor
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
@@ -109,7 +109,9 @@ class RefitOutputLayer(Callback):
     to the data given to ``fit``). It requires that the tile network's output
     is its last ``torch.nn.Linear`` layer, as in
     :class:`~sklearn_ednn.TileMLP` and :class:`~sklearn_ednn.TileCNN`; for
-    any other network it warns and leaves the network as trained.
+    any other network it warns and leaves the network as trained. With
+    ``EDNNRegressor.fit(..., sample_weight=...)`` the solve and the two
+    losses are weighted alike.
 
     A network trained on forces as well (``EDNNRegressor.fit(...,
     forces=...)``) is left as trained: a refit to the energies alone would
@@ -149,7 +151,7 @@ class RefitOutputLayer(Callback):
         dataset, _ = net.get_split_datasets(X, y)
         try:
             layer = _output_layer(net.module_)
-            inputs, totals, targets = _summed_layer_inputs(net, layer, dataset)
+            inputs, totals, targets, weight = _summed_layer_inputs(net, layer, dataset)
         except _NoOutputLayer as error:
             warnings.warn(f"{error} The network is left as trained.", stacklevel=2)
             return
@@ -162,13 +164,12 @@ class RefitOutputLayer(Callback):
         ridge = RidgeCV(
             alphas=np.asarray(alphas) * scale, fit_intercept=False, cv=self.cv
         )
-        ridge.fit(summed, targets - totals)
+        ridge.fit(summed, targets - totals, sample_weight=weight)
         correction = ridge.coef_.reshape(targets.shape[1], -1)
         self.alpha_ = float(ridge.alpha_ / scale)
-        self.loss_before_ = float(np.mean((totals - targets) ** 2))
-        self.loss_after_ = float(
-            np.mean((totals + summed @ correction.T - targets) ** 2)
-        )
+        after = totals + summed @ correction.T
+        self.loss_before_ = _mean_squared_error(totals, targets, weight)
+        self.loss_after_ = _mean_squared_error(after, targets, weight)
         net.history.record("refit_alpha", self.alpha_)
         net.history.record("refit_loss_before", self.loss_before_)
         net.history.record("refit_loss_after", self.loss_after_)
@@ -180,6 +181,12 @@ class RefitOutputLayer(Callback):
                 layer.bias.copy_(
                     layer.bias.double() + torch.as_tensor(correction[:, n_in])
                 )
+
+
+def _mean_squared_error(predicted, targets, weight):
+    """Mean squared error over samples (weighted) and outputs."""
+    squared = np.mean((predicted - targets) ** 2, axis=1)
+    return float(np.average(squared, weights=weight))
 
 
 class _NoOutputLayer(ValueError):
@@ -210,16 +217,24 @@ def _channel_offset_sum(net, X):
 def _summed_layer_inputs(net, layer, dataset):
     """Inputs of ``layer`` summed over each grid's tiles, with the net's totals.
 
-    Returns ``(inputs, n_tiles), totals, targets`` as float64 arrays, checking
-    on the way that ``layer``'s summed output is the network's prediction.
+    Returns ``(inputs, n_tiles), totals, targets`` as float64 arrays and the
+    grids' weights (None when the data has no ``sample_weight`` key),
+    checking on the way that ``layer``'s summed output is the network's
+    prediction.
     """
     captured = []
     handle = layer.register_forward_hook(
         lambda module, args, output: captured.append((args[0], output))
     )
-    inputs, n_tiles, totals, targets = [], [], [], []
+    inputs, n_tiles, totals, targets, weights = [], [], [], [], []
     try:
         for batch in net.get_iterator(dataset, training=False):
+            grids = batch[0]
+            if isinstance(grids, dict):
+                # EDNNRegressor.fit's dict input: the grids and their weights.
+                if "sample_weight" in grids:
+                    weights.append(to_numpy(grids["sample_weight"]))
+                grids = grids["X"]
             captured.clear()
             total = net.evaluation_step(batch, training=False)
             if len(captured) != 1:
@@ -234,7 +249,7 @@ def _summed_layer_inputs(net, layer, dataset):
             # Less the fixed channel offset, which no layer's weights change;
             # the float32 total carries round-off relative to its own size.
             total_64 = total.double().reshape(n_samples, -1)
-            from_layer = total_64 - _channel_offset_sum(net, batch[0])
+            from_layer = total_64 - _channel_offset_sum(net, grids)
             bound = 1e-4 * from_layer.abs() + 1e-5 + 1e-6 * total_64.abs()
             if (
                 layer_total.shape != from_layer.shape
@@ -258,4 +273,5 @@ def _summed_layer_inputs(net, layer, dataset):
         (np.concatenate(inputs), np.concatenate(n_tiles)),
         np.concatenate(totals),
         np.concatenate(targets),
+        np.concatenate(weights).astype(np.float64) if weights else None,
     )

@@ -291,3 +291,26 @@ def test_force_errors_are_clear(sheets):
         image.force_targets(bare, forces=[np.zeros((60, 3))])
     with pytest.raises(ValueError, match=r"needs \(60, 3\)"):
         image.force_targets(bare[:1], forces=[np.zeros((60, 2))])
+
+
+def test_structures_of_weight_zero_leave_the_force_loss_unchanged(sheets):
+    """Sheets of weight zero with wrong energies and forces add nothing to the
+    loss, nor to the offsets and scale (full batch, untrained: lr 0); with
+    weight one they do."""
+    structures, energy, image = sheets
+    X = image.transform(structures[:18])
+    targets = image.force_targets(structures[:18])
+    targets["force"][12:] *= -3
+    y = np.r_[energy[:12], energy[12:18] + 50.0]
+
+    def first_loss(rows, sample_weight=None):
+        model = tile_mlp_ednn(1, 32).set_params(estimator__lr=0.0)
+        model.fit(X[rows], y[rows], sample_weight=sample_weight, forces=targets[rows])
+        return model.estimator_.history[-1, "train_loss"]
+
+    alone = first_loss(slice(0, 12))
+    zero = first_loss(slice(0, 18), np.r_[np.ones(12), np.zeros(6)])
+    one = first_loss(slice(0, 18), np.ones(18))
+    assert zero == pytest.approx(alone, rel=1e-5)
+    # (In other scaled units: the wrong energies widen the target spread.)
+    assert abs(one / alone - 1) > 0.5
