@@ -1,5 +1,7 @@
 """Sample weights in EDNNRegressor.fit: every solver, the losses, clear errors."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn._forces import ForceMatchingLoss
 from sklearn_ednn._sample_weight import SampleWeightedLoss
 from sklearn_ednn._torch_backend import TrainingOutput
+from sklearn_ednn.callbacks import RefitOutputLayer
 
 
 def spin_grids(n, seed):
@@ -174,3 +177,22 @@ def test_failed_weighted_fit_keeps_the_fitted_model():
     with pytest.raises(ValueError):
         model.fit(X, y, sample_weight=-np.ones(20))
     np.testing.assert_array_equal(model.predict(X), before)
+
+
+def test_weighted_refit_on_folds_and_pickling():
+    """The output layer's refit on contiguous folds runs with weights (that
+    the refit uses them is tested above: junk of weight zero changes nothing),
+    and a weighted fit pickles with its loss."""
+    X = spin_grids(120, seed=8)
+    y = bond_energy(X)
+    net = make_tile_net(
+        max_epochs=5,
+        callbacks=[("refit_output", RefitOutputLayer(cv=5))],
+    )
+    weight = np.random.default_rng(1).uniform(0.0, 3.0, len(X))
+    model = EDNNRegressor(net, f=1, c=1, random_state=0).fit(X, y, sample_weight=weight)
+    history = model.estimator_.history[-1]
+    assert history["refit_loss_after"] < history["refit_loss_before"]
+    assert isinstance(model.estimator_.criterion_, SampleWeightedLoss)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X[:5]), model.predict(X[:5]))
