@@ -20,7 +20,8 @@ atom) and force error (eV/Angstrom per in-plane component, through
 --model`` measures how deep their Monte Carlo holes are).
 
 Usage: ``python benchmarks/atoms_forces.py [--quick] [--n-train N]
-[--n-test N] [--epochs E] [--weights W ...] [--name NAME]``. ``--weights``
+[--n-test N] [--epochs E] [--weights W ...] [--name NAME] [--focus F]``.
+``--focus 64`` fits ``atoms_paper.py``'s one-tile baseline instead. ``--weights``
 picks the fits (``none`` for energies alone); ``--name`` names the JSON and
 the cached pipelines, so that a larger fit (``--n-train 6000 --epochs 30
 --weights 10 --name atoms_forces_6000``) does not overwrite this study.
@@ -83,6 +84,12 @@ def main():
         help="force weights in Angstrom^2 of the fits, 'none' for energies alone",
     )
     parser.add_argument("--name", help="name of the JSON and the cached pipelines")
+    parser.add_argument(
+        "--focus",
+        type=int,
+        default=16,
+        help=f"focus in pixels; {PIXELS_PER_CELL}: atoms_paper.py's one-tile baseline",
+    )
     args = parser.parse_args()
     quick = args.quick
     n_train = args.n_train or (100 if quick else 1000)
@@ -109,7 +116,7 @@ def main():
     runs = {}
     for weight in args.weights:
         name = "energies" if weight is None else f"forces_{weight:g}"
-        model = ednn(16, epochs, batch_size=16, verbose=1)
+        model = ednn(args.focus, epochs, batch_size=16, verbose=1)
         if weight is not None:
             model.set_params(force_weight=weight)
         tic = time.perf_counter()
@@ -144,6 +151,7 @@ def main():
         "n_train": n_train,
         "n_test": n_test,
         "epochs": epochs,
+        "focus": args.focus,
         "test_mean_abs_force_eV_per_A": mean_force,
         "runs": runs,
     }
