@@ -89,17 +89,13 @@ def explore_first(model_path, starts, n_steps, n_samples, seed):
     """
     stat = Path(model_path).stat()
     key = (str(model_path), stat.st_size, stat.st_mtime_ns)
-    return _explore_cached(key, starts, n_steps, n_samples, seed, model_path)
+    return _explore_saved(key, model_path, starts, n_steps, n_samples, seed)
 
 
-def _explore_with(key, starts, n_steps, n_samples, seed, model_path):
+@joblib.Memory(CACHE / "joblib", verbose=0).cache(ignore=["model_path"])
+def _explore_saved(key, model_path, starts, n_steps, n_samples, seed):
     """Load the model and explore; ``key`` (not ``model_path``) is hashed."""
     return explore(joblib.load(model_path), starts, n_steps, n_samples, seed)
-
-
-_explore_cached = joblib.Memory(CACHE / "joblib", verbose=0).cache(
-    _explore_with, ignore=["model_path"]
-)
 
 
 def errors(model, structures, energies):

@@ -527,10 +527,9 @@ or regressor, default=None
         # proportional to the tile count) gets the minimum-norm share.
         norms = np.linalg.norm(design, axis=0)
         norms[norms == 0] = 1.0
-        rows = np.ones(len(y_2d)) if sample_weight is None else np.sqrt(sample_weight)
-        coef = np.linalg.lstsq(
-            design / norms * rows[:, None], y_2d * rows[:, None], rcond=None
-        )[0]
+        # Weighted least squares: rows scaled by the square roots of the weights.
+        rows = 1.0 if sample_weight is None else np.sqrt(sample_weight)[:, None]
+        coef = np.linalg.lstsq(design / norms * rows, y_2d * rows, rcond=None)[0]
         coef /= norms[:, None]
         return coef[0], coef[1:], design @ coef
 
@@ -572,10 +571,7 @@ or regressor, default=None
         extra = {}
         if sample_weight is not None:
             extra["sample_weight"] = sample_weight.astype(np.float32)
-        if forces is None and sample_weight is not None:
-            # The net's own criterion, per grid, averaged with the weights.
-            net.set_params(criterion=SampleWeightedLoss, criterion__loss=net.criterion)
-        elif forces is not None:
+        if forces is not None:
             # Forces in the same units as the scaled energies.
             scaled = (forces["atom_force"] / scale[0]).astype(np.float32)
             extra.update(forces, atom_force=scaled)
@@ -583,6 +579,9 @@ or regressor, default=None
                 criterion=ForceMatchingLoss,
                 criterion__force_weight=self.force_weight,
             )
+        elif sample_weight is not None:
+            # The net's own criterion, per grid, averaged with the weights.
+            net.set_params(criterion=SampleWeightedLoss, criterion__loss=net.criterion)
         if extra:
             X_fit = {"X": X_fit, **extra}
         seed = None

@@ -13,11 +13,13 @@ the force error to skorch's loss. Prediction, calculators and Monte Carlo see
 an ordinary ``EDNNModule``; the output layer's refit leaves it as trained.
 """
 
+import functools
+
 import numpy as np
 import torch
 from torch import nn
 
-from ._sample_weight import weighted_mean
+from ._sample_weight import weighted_loss
 from ._torch_backend import EDNNModule, TrainingOutput
 
 __all__ = [
@@ -202,9 +204,10 @@ atom_dfactor, atom_force : torch.Tensor, default=None
         )
         present = atom_present.to(forces.dtype)[..., None]
         residuals = (forces - atom_force.to(forces.dtype)) * present
-        if sample_weight is not None:
-            sample_weight = sample_weight.to(totals.dtype)
         return TrainingOutput(totals, sample_weight, residuals, present)
+
+
+_squared_error = functools.partial(nn.functional.mse_loss, reduction="none")
 
 
 class ForceMatchingLoss(nn.Module):
@@ -245,13 +248,11 @@ class ForceMatchingLoss(nn.Module):
         loss : torch.Tensor
             A scalar.
         """
-        if not isinstance(y_pred, TrainingOutput):
-            return nn.functional.mse_loss(y_pred, y_true)
-        weight = y_pred.sample_weight
-        squared = (y_pred.totals - y_true) ** 2
-        energy = weighted_mean(squared.reshape(len(squared), -1).mean(dim=1), weight)
-        if y_pred.force_residuals is None:
+        # The mean squared error of the energies, weighted per structure.
+        energy = weighted_loss(_squared_error, y_pred, y_true)
+        if not isinstance(y_pred, TrainingOutput) or y_pred.force_residuals is None:
             return energy
+        weight = y_pred.sample_weight
         residuals, present = y_pred.force_residuals, y_pred.atom_present
         # Mean over the batch's force components, each weighted as its structure.
         squared = (residuals**2).sum(dim=(1, 2))

@@ -22,6 +22,7 @@ __all__ = [
     "SampleWeightedLoss",
     "check_sample_weight",
     "sample_weight_fit_params",
+    "weighted_loss",
     "weighted_mean",
 ]
 
@@ -114,18 +115,38 @@ class SampleWeightedLoss(nn.Module):
         loss : torch.Tensor
             A scalar.
         """
-        weight = None
-        if isinstance(y_pred, TrainingOutput):
-            y_pred, weight = y_pred.totals, y_pred.sample_weight
-        per_element = self.loss(y_pred, y_true)
-        if per_element.shape != y_pred.shape:
-            raise ValueError(
-                f"The criterion returned shape {tuple(per_element.shape)} with "
-                f"reduction='none' for predictions of shape {tuple(y_pred.shape)}; "
-                "sample_weight needs one loss per prediction."
-            )
-        per_sample = per_element.reshape(len(per_element), -1).mean(dim=1)
-        return weighted_mean(per_sample, weight)
+        return weighted_loss(self.loss, y_pred, y_true)
+
+
+def weighted_loss(loss, y_pred, y_true):
+    """An unreduced ``loss`` averaged per sample, then with the sample weights.
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(predicted, true)`` of one value per prediction.
+    y_pred : torch.Tensor or TrainingOutput
+        The module's totals, with the batch's weights in training.
+    y_true : torch.Tensor of shape (n_samples, n_outputs)
+        The (scaled) targets.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar: the plain mean without weights.
+    """
+    weight = None
+    if isinstance(y_pred, TrainingOutput):
+        y_pred, weight = y_pred.totals, y_pred.sample_weight
+    per_element = loss(y_pred, y_true)
+    if per_element.shape != y_pred.shape:
+        raise ValueError(
+            f"The criterion returned shape {tuple(per_element.shape)} with "
+            f"reduction='none' for predictions of shape {tuple(y_pred.shape)}; "
+            "sample_weight needs one loss per prediction."
+        )
+    per_sample = per_element.reshape(len(per_element), -1).mean(dim=1)
+    return weighted_mean(per_sample, weight)
 
 
 def sample_weight_fit_params(estimator, sample_weight):

@@ -260,7 +260,7 @@ class EDNNModule(nn.Module):
         totals = contributions.reshape(n_samples, -1, self.n_outputs).sum(dim=1)
         if sample_weight is None or not torch.is_grad_enabled():
             return totals
-        return TrainingOutput(totals, sample_weight.to(totals.dtype))
+        return TrainingOutput(totals, sample_weight)
 
 
 def make_tile_net(module=TileMLP, **net_params):
