@@ -9,7 +9,8 @@ remedy for machine-learned potentials, done here once:
    training cells of every kind, at temperatures across the training range;
 2. label the sampled structures with the Tersoff potential
    (:func:`~sklearn_ednn.datasets.label_structures`);
-3. fit the same EDNN recipe, from scratch, on the training cells plus these.
+3. fit the same EDNN recipe, from scratch, on the training cells plus these
+   (or, with ``--warm-start``, train the first model further on them).
 
 The benchmark reports, for the first and the new model, the held-out error on
 the MD test cells and on the structures each model's own chains visit (from
@@ -20,14 +21,18 @@ and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
 
 Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]
 [--probe-only] [--name NAME] [--n-train N] [--epochs E] [--force-weight W]
-[--explored-weight W]``; run ``atoms_paper.py`` (with the same ``--quick``)
-first. ``--name`` names the results file and the new model.
+[--explored-weight W] [--warm-start] [--lr LR]``; run ``atoms_paper.py``
+(with the same ``--quick``) first. ``--name`` names the results file and the
+new model.
 ``--probe-only`` measures the first model only (minutes, no training), into
 ``results/atoms_active_probe.json``. The second fit uses the first
 ``--n-train`` MD cells (default all) for ``--epochs``; ``--force-weight``
 fits it on Tersoff's forces as well (``EDNNRegressor.force_weight``), and
 ``--explored-weight`` gives each explored structure that weight relative to
-an MD cell (``sample_weight``; default 1). The first model's chains are
+an MD cell (``sample_weight``; default 1). ``--warm-start`` continues the
+first model (``EDNNRegressor(warm_start=True)``: its weights, offsets and
+scale) for ``--epochs`` instead of fitting anew, and ``--lr`` sets the peak
+learning rate (default the recipe's 1e-3). The first model's chains are
 cached in ``.cache/joblib`` (keyed by the model file), so runs that differ
 only in the second fit explore once. A model fitted by
 ``atoms_forces.py`` on 1 000 cells with forces is the first model of
@@ -141,6 +146,12 @@ def main():
         help="fit the second model on forces too, with this weight (Angstrom^2)",
     )
     parser.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="continue training the first model instead of fitting from scratch",
+    )
+    parser.add_argument("--lr", type=float, help="peak learning rate of the second fit")
+    parser.add_argument(
         "--explored-weight",
         type=float,
         default=1.0,
@@ -208,7 +219,14 @@ def main():
     sample_weight = np.r_[
         np.ones(n_train), np.full(len(explored), args.explored_weight)
     ]
-    model = ednn(16, epochs, batch_size=16, verbose=1)
+    if args.warm_start:
+        # A copy of the first model's EDNN, trained further on the new data.
+        model = joblib.load(first_path)[-1]
+        model.set_params(warm_start=True, estimator__max_epochs=epochs)
+    else:
+        model = ednn(16, epochs, batch_size=16, verbose=1)
+    if args.lr is not None:
+        model.set_params(estimator__lr=args.lr)
     forces = None
     if args.force_weight is not None:
         model.set_params(force_weight=args.force_weight)
@@ -232,6 +250,8 @@ def main():
         "first_model": str(first_path),
         "n_train": n_train,
         "epochs": epochs,
+        "warm_start": args.warm_start,
+        "lr": model.estimator_.lr,
         "force_weight_A2": args.force_weight,
         "explored_weight": args.explored_weight,
         "first": first_rows,

@@ -20,17 +20,24 @@ atom) and force error (eV/Angstrom per in-plane component, through
 --model`` measures how deep their Monte Carlo holes are).
 
 Usage: ``python benchmarks/atoms_forces.py [--quick] [--n-train N]
-[--n-test N] [--epochs E] [--weights W ...] [--name NAME] [--focus F]``.
+[--n-test N] [--epochs E] [--weights W ...] [--name NAME] [--focus F]
+[--continue-from PIPELINE] [--lr LR]``.
 ``--focus 64`` fits ``atoms_paper.py``'s one-tile baseline instead. ``--weights``
 picks the fits (``none`` for energies alone); ``--name`` names the JSON and
 the cached pipelines, so that a larger fit (``--n-train 6000 --epochs 30
 --weights 10 --name atoms_forces_6000``) does not overwrite this study.
+
+``--continue-from PIPELINE`` trains a saved pipeline's EDNN further instead
+of a new one (``EDNNRegressor(warm_start=True)``: ``--epochs`` more epochs,
+one cosine of the learning rate from ``--lr``, the fitted weights, offsets
+and history kept), with the one weight of ``--weights``.
 """
 
 import argparse
 import json
 import time
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -90,7 +97,17 @@ def main():
         default=16,
         help=f"focus in pixels; {PIXELS_PER_CELL}: atoms_paper.py's one-tile baseline",
     )
+    parser.add_argument(
+        "--continue-from",
+        type=Path,
+        help="a saved pipeline whose EDNN trains further (warm start)",
+    )
+    parser.add_argument(
+        "--lr", type=float, help="peak learning rate (default: the recipe's 1e-3)"
+    )
     args = parser.parse_args()
+    if args.continue_from is not None and len(args.weights) != 1:
+        parser.error("--continue-from trains one model: give one --weights value")
     quick = args.quick
     n_train = args.n_train or (100 if quick else 1000)
     epochs = args.epochs or (2 if quick else 20)
@@ -116,7 +133,13 @@ def main():
     runs = {}
     for weight in args.weights:
         name = "energies" if weight is None else f"forces_{weight:g}"
-        model = ednn(args.focus, epochs, batch_size=16, verbose=1)
+        if args.continue_from is None:
+            model = ednn(args.focus, epochs, batch_size=16, verbose=1)
+        else:
+            model = joblib.load(args.continue_from)[-1]
+            model.set_params(warm_start=True, estimator__max_epochs=epochs)
+        if args.lr is not None:
+            model.set_params(estimator__lr=args.lr)
         if weight is not None:
             model.set_params(force_weight=weight)
         tic = time.perf_counter()
@@ -126,6 +149,11 @@ def main():
         joblib.dump(pipeline, CACHE / f"{run_name}_{name}.joblib")
         runs[name] = {
             "force_weight_A2": weight,
+            "continued_from": None
+            if args.continue_from is None
+            else args.continue_from.name,
+            "total_epochs": len(model.estimator_.history),
+            "lr": model.estimator_.lr,
             "seconds_per_epoch": seconds / epochs,
             **held_out_errors(pipeline, test, y_test),
         }

@@ -30,6 +30,7 @@ from ._sklearn_compat import (
 from ._torch_backend import (
     EDNNModule,
     build_ednn_net,
+    continue_training,
     fixed_seed,
     is_skorch_net,
     is_torch_module,
@@ -187,6 +188,18 @@ or regressor, default=None
         structure's energy. On the B/C/N sheets of the benchmarks 3 improved
         both energies and forces over an energy-only fit, and 30 the forces
         more at some cost to the energies. Ignored without ``forces``.
+    warm_start : bool, default=False
+        When True and the model was already fitted with the torch solver,
+        :meth:`fit` continues training the fitted network for the net's
+        ``max_epochs`` more epochs instead of starting from new weights: on
+        more epochs, on new data (active learning), or with ``forces`` after
+        an energy-only fit. The fitted offsets and target scale are kept, so
+        the network's outputs keep their meaning; the optimizer starts afresh
+        (a new learning-rate schedule, as scikit-learn's ``MLPRegressor``
+        restarts its solver), and the net's history goes on from the fitted
+        one's; lower the net's ``lr`` to fine-tune a converged network. The
+        grids must have the fitted model's focus, context, padding, channels
+        and outputs. The other solvers always fit anew.
 
     Attributes
     ----------
@@ -296,6 +309,7 @@ or regressor, default=None
         "offset": [StrOptions({"mean", "channel_totals"})],
         "average_shifts": [Interval(Integral, 1, None, closed="left"), tuple, list],
         "force_weight": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
     }
 
     def __init__(
@@ -319,6 +333,7 @@ or regressor, default=None
         offset="mean",
         average_shifts=1,
         force_weight=3.0,
+        warm_start=False,
     ):
         self.estimator = estimator
         self.f = f
@@ -338,6 +353,7 @@ or regressor, default=None
         self.offset = offset
         self.average_shifts = average_shifts
         self.force_weight = force_weight
+        self.warm_start = warm_start
 
     def __setstate__(self, state):
         # A model pickled before a parameter existed gets its default, which
@@ -544,15 +560,17 @@ or regressor, default=None
             # over all grids, on the scale of an unweighted one.
             sample_weight = sample_weight / sample_weight.mean()
         n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
-        offset, channel_offset, summed = self._fit_offsets(
-            X_ch, y_2d, n_tiles, sample_weight
-        )
-        # The network learns what the offset leaves; its scale sets the units.
-        residual = (y_2d - summed) / n_tiles
-        mean = np.average(residual, axis=0, weights=sample_weight)
-        spread = np.average((residual - mean) ** 2, axis=0, weights=sample_weight)
-        scale = np.sqrt(spread)
-        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
+        fitted_net = self._net_to_continue(X_ch, y_2d, focus, context)
+        if fitted_net is None:
+            offset, channel_offset, scale = self._fit_target_transform(
+                X_ch, y_2d, n_tiles, sample_weight
+            )
+            with_channel_offset = self.offset != "mean"
+        else:
+            # Kept, so that the network's outputs go on meaning what they meant.
+            offset, channel_offset = self.tile_offset_, self.channel_offset_
+            scale = self.tile_scale_
+            with_channel_offset = fitted_net.module_.channel_offset is not None
         # The module adds the channel offset itself (in scaled units).
         target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
         net = build_ednn_net(
@@ -562,7 +580,7 @@ or regressor, default=None
             padding=self.padding,
             n_channels=X_ch.shape[-1],
             n_outputs=y_2d.shape[1],
-            channel_offset=(None if self.offset == "mean" else channel_offset / scale),
+            channel_offset=channel_offset / scale if with_channel_offset else None,
             module_class=EDNNModule if forces is None else ForceEDNNModule,
         )
         # A writable float32 copy: torch cannot wrap read-only memory maps.
@@ -588,9 +606,68 @@ or regressor, default=None
         if self.random_state is not None:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(np.iinfo(np.int32).max))
+            if fitted_net is not None:
+                # A continued fit draws new batches, not the first fit's again.
+                seed = (seed + len(fitted_net.history_)) % np.iinfo(np.int32).max
         with fixed_seed(seed):
-            net.fit(X_fit, target)
+            if fitted_net is None:
+                net.fit(X_fit, target)
+            else:
+                continue_training(net, fitted_net, X_fit, target)
         return net, offset, channel_offset, scale
+
+    def _fit_target_transform(self, X_ch, y_2d, n_tiles, sample_weight=None):
+        """The offsets and the scale of the network's targets (see the Notes).
+
+        Returns the per-tile offset, the channel offset (see ``offset``) and
+        the standard deviation per tile of what the offsets leave, which sets
+        the network's units (1 where that is zero).
+        """
+        offset, channel_offset, summed = self._fit_offsets(
+            X_ch, y_2d, n_tiles, sample_weight
+        )
+        residual = (y_2d - summed) / n_tiles
+        mean = np.average(residual, axis=0, weights=sample_weight)
+        spread = np.average((residual - mean) ** 2, axis=0, weights=sample_weight)
+        scale = np.sqrt(spread)
+        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
+        return offset, channel_offset, scale
+
+    def _net_to_continue(self, X_ch, y_2d, focus, context):
+        """The fitted skorch net that a warm start continues, or None.
+
+        None without ``warm_start`` or before the first fit. A fitted model
+        that the new grids do not fit is a ValueError: a warm start that
+        quietly started afresh would lose the training the user asked to
+        keep.
+        """
+        if not self.warm_start or not hasattr(self, "estimator_"):
+            return None
+        if self.solver_ != "torch":
+            raise ValueError(
+                f"warm_start=True continues a fitted torch tile network, but this "
+                f"model was fitted with the {self.solver_!r} solver. Set "
+                "warm_start=False to fit anew."
+            )
+        fitted_module = self.estimator_.module_
+        fitted = {
+            "f": (tuple(self.focus_), tuple(focus)),
+            "c": (tuple(self.context_), tuple(context)),
+            "padding": (fitted_module.padding, self.padding),
+            "n_channels": (self.n_channels_, X_ch.shape[-1]),
+            "n_outputs": (self.n_outputs_, y_2d.shape[1]),
+        }
+        changed = [
+            f"{name}={old!r} when fitted, now {new!r}"
+            for name, (old, new) in fitted.items()
+            if old != new
+        ]
+        if changed:
+            raise ValueError(
+                "warm_start=True continues the fitted network, but the new fit "
+                f"differs: {'; '.join(changed)}. Set warm_start=False to fit anew."
+            )
+        return self.estimator_
 
     def _check_predict_X(self, X):
         """Validate grids for prediction; return them channel-last."""

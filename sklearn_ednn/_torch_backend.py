@@ -363,6 +363,42 @@ def build_ednn_net(
     return type(net)(**params)
 
 
+def continue_training(net, fitted_net, X, y):
+    """Train ``net`` from ``fitted_net``'s weights: a warm start.
+
+    ``net`` is configured as for a fresh fit (its module class, criterion and
+    callbacks follow the new fit's data, forces or weights); it is
+    initialized, given copies of the fitted module's parameters and buffers
+    and of the fitted history, and trained for its ``max_epochs`` with a new
+    optimizer. ``fitted_net`` is left as it is, so a failure keeps it.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet
+        The unfitted net, from :func:`build_ednn_net`.
+    fitted_net : skorch.NeuralNet
+        A fitted net with the same module architecture.
+    X, y
+        Training data, as for ``net.fit``.
+
+    Returns
+    -------
+    net : skorch.NeuralNet
+        ``net``, trained.
+    """
+    net.initialize()
+    try:
+        net.module_.load_state_dict(fitted_net.module_.state_dict())
+    except RuntimeError as error:
+        raise ValueError(
+            "warm_start=True, but the tile network differs from the fitted one "
+            "(a changed module or module__* argument?); set warm_start=False to "
+            f"fit anew. torch says: {error}"
+        ) from error
+    net.history_ = copy.deepcopy(fitted_net.history_)
+    return net.partial_fit(X, y)
+
+
 def module_device(module):
     """The device holding ``module``'s parameters (CPU when it has none)."""
     for parameter in module.parameters():

@@ -21,7 +21,9 @@ class CosineLR(LRScheduler):
     from the net when training starts, so it follows ``max_epochs`` when that
     is changed with ``set_params`` or tuned in a grid search. The learning rate
     falls from the optimizer's ``lr`` to ``eta_min`` over the whole run, one
-    step per epoch.
+    step per epoch. Every run starts the schedule again: a ``partial_fit``
+    that continues training (or ``EDNNRegressor(warm_start=True)``) anneals
+    once more over ``max_epochs``, from the optimizer's ``lr``.
 
     Parameters
     ----------
@@ -54,6 +56,13 @@ class CosineLR(LRScheduler):
 
     def _get_scheduler(self, net, policy, **scheduler_kwargs):
         scheduler_kwargs["T_max"] = max(1, net.max_epochs)
+        # Every training run anneals once from the optimizer's lr, a continued
+        # one (partial_fit, a warm start) too: skorch's default would resume
+        # the schedule past its end, where a cosine climbs again.
+        scheduler_kwargs["last_epoch"] = -1
+        for group in net.optimizer_.param_groups:
+            if "initial_lr" in group:
+                group["lr"] = group["initial_lr"]
         return super()._get_scheduler(net, policy, **scheduler_kwargs)
 
 

@@ -30,6 +30,24 @@ def test_cosine_lr_follows_max_epochs():
     clone(net)  # the policy and step_every it fixes survive cloning
 
 
+@pytest.mark.parametrize("how", ["partial_fit", "warm_start"])
+def test_cosine_lr_anneals_again_in_a_continued_run(how):
+    """A continued run (skorch's partial_fit, or EDNNRegressor's warm start
+    with a new optimizer) anneals once more from lr, not on past the end of
+    the first cosine."""
+    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=[("lr", CosineLR())])
+    X, y = np.ones((4, 4, 4)), np.full(4, 16.0)
+    model = EDNNRegressor(net, random_state=0).fit(X, y)
+    if how == "partial_fit":
+        grids = X[..., None].astype(np.float32)
+        model.estimator_.partial_fit(grids, np.zeros((4, 1), np.float32))
+    else:
+        model.set_params(warm_start=True).fit(X, y)
+    lrs = model.estimator_.history[:, "event_lr"]
+    once = 0.1 * (1 + np.cos(np.pi * np.arange(4) / 4)) / 2
+    np.testing.assert_allclose(lrs, np.r_[once, once], rtol=1e-6)
+
+
 def test_cosine_lr_rejects_other_policies():
     with pytest.raises(ValueError, match="policy=.*step_every='batch'"):
         CosineLR(step_every="batch")
