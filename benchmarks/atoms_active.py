@@ -47,7 +47,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from atoms_paper import CACHE, RESULTS, ednn
+from atoms_paper import CACHE, RESULTS, cell_counts, continued_ednn, ednn
 from joblib import Parallel, delayed
 from sklearn.pipeline import make_pipeline
 
@@ -160,7 +160,7 @@ def main():
     args = parser.parse_args()
     quick = args.quick
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
-    n_cells, n_test = (400, 100) if quick else (6000, 1000)
+    n_cells, n_test, _ = cell_counts(quick)
     n_train = args.n_train or n_cells
     if not 0 < n_train <= n_cells:
         parser.error(f"--n-train must be in 1..{n_cells}; got {n_train}")
@@ -221,8 +221,7 @@ def main():
     ]
     if args.warm_start:
         # A copy of the first model's EDNN, trained further on the new data.
-        model = joblib.load(first_path)[-1]
-        model.set_params(warm_start=True, estimator__max_epochs=epochs)
+        model = continued_ednn(first_path, epochs)
     else:
         model = ednn(16, epochs, batch_size=16, verbose=1)
     if args.lr is not None:

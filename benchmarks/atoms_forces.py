@@ -41,7 +41,14 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from atoms_paper import CACHE, PIXELS_PER_CELL, RESULTS, SPECIES, ednn
+from atoms_paper import (
+    CACHE,
+    PIXELS_PER_CELL,
+    RESULTS,
+    SPECIES,
+    continued_ednn,
+    ednn,
+)
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
@@ -136,8 +143,7 @@ def main():
         if args.continue_from is None:
             model = ednn(args.focus, epochs, batch_size=16, verbose=1)
         else:
-            model = joblib.load(args.continue_from)[-1]
-            model.set_params(warm_start=True, estimator__max_epochs=epochs)
+            model = continued_ednn(args.continue_from, epochs)
         if args.lr is not None:
             model.set_params(estimator__lr=args.lr)
         if weight is not None:

@@ -129,6 +129,23 @@ def ednn(f, epochs, batch_size, verbose=0):
     )
 
 
+def continued_ednn(pipeline_path, epochs):
+    """The EDNN of a saved pipeline, set to train ``epochs`` more (a warm start)."""
+    model = joblib.load(pipeline_path)[-1]
+    return model.set_params(warm_start=True, estimator__max_epochs=epochs)
+
+
+def cell_counts(quick):
+    """Training and held-out 60-atom cells, and larger cells per repeat ``k``.
+
+    Returns ``(n_train, n_test, big_counts)``; ``big_counts[k]`` cells of
+    ``k x k`` 60-atom cells make the transfer test.
+    """
+    if quick:
+        return 400, 100, {2: 4, 4: 2, 5: 2}
+    return 6000, 1000, {2: 20, 4: 10, 5: 10}
+
+
 def errors_mev(predicted, true, n_atoms, area):
     """Mean and median absolute errors in meV per atom and per Angstrom^2."""
     error = 1000 * np.abs(predicted - true)
@@ -318,12 +335,11 @@ def main():
     if args.render_only:
         update_render_timings(quick)
         return
-    n_train, n_test = (400, 100) if quick else (6000, 1000)
+    n_train, n_test, big_counts = cell_counts(quick)
     epochs = 4 if quick else 60
     search_epochs = 2 if quick else 8
     n_search = 200 if quick else 1500
     batch = 16
-    big_counts = {2: 4, 4: 2, 5: 2} if quick else {2: 20, 4: 10, 5: 10}
     if args.averaged_only:
         update_averaged(quick, n_train, n_test, big_counts)
         return

@@ -28,6 +28,7 @@ from atoms_paper import (
     CACHE,
     CELL_AREA,
     RESULTS,
+    cell_counts,
     errors_mev,
     transfer_cells,
     with_tilings,
@@ -45,8 +46,7 @@ def scored_sets(quick):
     The same cells as ``atoms_paper.py``'s run of the same size: the last
     ``n_test`` of its MD sheets, and its transfer cells.
     """
-    n_train, n_test = (400, 100) if quick else (6000, 1000)
-    big_counts = {2: 4, 4: 2, 5: 2} if quick else {2: 20, 4: 10, 5: 10}
+    n_train, n_test, big_counts = cell_counts(quick)
     sheets, energy = make_sheets(
         n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2
     )
@@ -55,10 +55,9 @@ def scored_sets(quick):
         yield f"{k * k}x", big, big_energy, k * k * CELL_AREA
 
 
-def scores(pipeline, structures, energies, area):
+def scores(predicted, structures, energies, area):
     """``errors_mev`` and the mean signed error per atom of one set of cells."""
     n_atoms = np.array([len(s) for s in structures])
-    predicted = pipeline.predict(structures)
     return {
         **errors_mev(predicted, energies, n_atoms, area),
         "mean_signed_meV_per_atom": float(
@@ -84,18 +83,15 @@ def main():
         )
     name = args.name or f"{path.stem.removesuffix('_ednn')}_transfer"
     tic = time.perf_counter()
-    pipeline = joblib.load(path)
-    # The same pipeline with the EDNN's predictions averaged over 16 tilings.
-    averaged = joblib.load(path)
-    averaged.steps[-1] = (
-        averaged.steps[-1][0],
-        with_tilings(averaged.steps[-1][1], AVERAGE_SHIFTS),
-    )
+    (_, image), (_, model) = joblib.load(path).steps
+    # The same EDNN with its predictions averaged over 16 tilings.
+    averaged = with_tilings(model, AVERAGE_SHIFTS)
     results = {}
     for label, structures, energies, area in scored_sets(args.quick):
+        images = image.transform(structures)
         results[label] = {
-            "one_tiling": scores(pipeline, structures, energies, area),
-            "averaged_16_tilings": scores(averaged, structures, energies, area),
+            kind: scores(ednn.predict(images), structures, energies, area)
+            for kind, ednn in [("one_tiling", model), ("averaged_16_tilings", averaged)]
         }
         print(label, results[label]["one_tiling"], flush=True)
     ratio = {

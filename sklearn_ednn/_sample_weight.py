@@ -23,7 +23,6 @@ __all__ = [
     "check_sample_weight",
     "sample_weight_fit_params",
     "weighted_loss",
-    "weighted_mean",
 ]
 
 
@@ -47,18 +46,6 @@ def check_sample_weight(sample_weight, X):
     return _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
     )
-
-
-def weighted_mean(values, weight):
-    """Mean of ``values`` (a torch tensor over samples) with mean-1 weights.
-
-    ``weight`` is None (a plain mean) or has the shape of ``values``. With
-    weights scaled to mean 1 over the training set, this is an unbiased
-    estimate, from one batch, of the weighted mean over all samples.
-    """
-    if weight is None:
-        return values.mean()
-    return (weight * values).mean()
 
 
 class SampleWeightedLoss(nn.Module):
@@ -146,7 +133,11 @@ def weighted_loss(loss, y_pred, y_true):
             "sample_weight needs one loss per prediction."
         )
     per_sample = per_element.reshape(len(per_element), -1).mean(dim=1)
-    return weighted_mean(per_sample, weight)
+    if weight is None:
+        return per_sample.mean()
+    # With weights of mean 1 over the training set, an unbiased estimate from
+    # one batch of the weighted mean over all samples.
+    return (weight * per_sample).mean()
 
 
 def sample_weight_fit_params(estimator, sample_weight):
