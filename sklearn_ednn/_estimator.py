@@ -1,6 +1,5 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
-import inspect
 import itertools
 import math
 from numbers import Integral, Real
@@ -19,6 +18,7 @@ from ._classical import (
 )
 from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
 from ._inference import TorchTileScorer, score_grids
+from ._pickling import fill_missing_parameters
 from ._sample_weight import SampleWeightedLoss, check_sample_weight
 from ._sklearn_compat import (
     Interval,
@@ -356,13 +356,7 @@ or regressor, default=None
         self.warm_start = warm_start
 
     def __setstate__(self, state):
-        # A model pickled before a parameter existed gets its default, which
-        # reproduces the old behaviour; get_params would fail without it.
-        signature = inspect.signature(type(self).__init__)
-        for name, parameter in signature.parameters.items():
-            if parameter.default is not parameter.empty:
-                state.setdefault(name, parameter.default)
-        super().__setstate__(state)
+        super().__setstate__(fill_missing_parameters(type(self), state))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -78,19 +78,23 @@ class PeriodicAugmentation:
         items : list of (X_i, y_i)
             Samples from skorch's dataset; each ``X_i`` is one channel-last
             grid of shape ``(L1, ..., Ld, n_channels)``, or a dict of such a
-            grid (``"X"``) and its atoms' force targets (``"atom_*"``).
+            grid (``"X"``) with its sample weight (``"sample_weight"``)
+            and/or its atoms' force targets (``"atom_*"``).
 
         Returns
         -------
         X : torch.Tensor of shape (batch, L1, ..., Ld, n_channels) or dict
-            The moved grids; for dict samples a dict of the moved grids and
-            the atoms' moved boxes.
+            The moved grids; for dict samples a dict of the moved grids, the
+            atoms' moved boxes and the other entries as they were.
         y : torch.Tensor
             The targets, unchanged.
         """
         X, y = default_collate(items)
-        atoms = X if isinstance(X, Mapping) else None
-        X = X["X"] if atoms is not None else X
+        # A dict batch carries the grids ("X") with their sample weights,
+        # their atoms' force targets, or both; only atoms move with the grids.
+        batch = X if isinstance(X, Mapping) else None
+        X = X["X"] if batch is not None else X
+        atoms = batch if batch is not None and ATOM_KEYS["start"] in batch else None
         spatial = tuple(range(X.ndim - 2))
         grids = []
         for index, grid in enumerate(X):
@@ -106,8 +110,8 @@ class PeriodicAugmentation:
                     if atoms is not None:
                         _flip_boxes(atoms, index, axes, grid.shape)
             grids.append(grid)
-        if atoms is not None:
-            return {**atoms, "X": torch.stack(grids)}, y
+        if batch is not None:
+            return {**batch, "X": torch.stack(grids)}, y
         return torch.stack(grids), y
 
 

@@ -10,6 +10,8 @@ from skorch.utils import to_numpy, to_tensor
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
+from ._pickling import fill_missing_parameters
+
 __all__ = ["CosineLR", "RefitOutputLayer"]
 
 
@@ -139,6 +141,10 @@ class RefitOutputLayer(Callback):
     def __init__(self, alphas=None, cv=None):
         self.alphas = alphas
         self.cv = cv
+
+    def __setstate__(self, state):
+        # A net pickled before `cv` existed refits with leave-one-out, as then.
+        self.__dict__.update(fill_missing_parameters(type(self), state))
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Solve for the output layer on the training data.

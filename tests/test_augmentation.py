@@ -41,6 +41,28 @@ def test_each_grid_is_a_roll_or_mirror_image_of_its_own():
         assert sum(matches) == 1
 
 
+def test_weighted_batches_move_their_grids_and_keep_their_weights():
+    """A dict batch of grids and sample weights (EDNNRegressor.fit's input
+    with sample_weight and no forces) moves the grids, leaves the weights,
+    and trains."""
+    X, y, _ = batch_items()
+    weight = np.arange(1.0, 7.0, dtype=np.float32)
+    items = [({"X": grid, "sample_weight": w}, t) for grid, w, t in zip(X, weight, y)]
+    torch.manual_seed(0)
+    X_aug, y_aug = PeriodicAugmentation()(items)
+    assert set(X_aug) == {"X", "sample_weight"}
+    np.testing.assert_array_equal(X_aug["sample_weight"].numpy(), weight)
+    np.testing.assert_array_equal(y_aug.numpy(), y)
+    for original, moved in zip(X, X_aug["X"].numpy()):
+        matches = [np.array_equal(image, moved) for image in symmetry_images(original)]
+        assert sum(matches) == 1
+    net = make_tile_net(max_epochs=1, iterator_train__collate_fn=PeriodicAugmentation())
+    grids = np.random.default_rng(0).choice([-1.0, 1.0], size=(16, 4, 4))
+    model = EDNNRegressor(net, random_state=0)
+    model.fit(grids, grids.sum(axis=(1, 2)), sample_weight=np.arange(1.0, 17.0))
+    assert np.isfinite(model.predict(grids)).all()
+
+
 def test_moves_cover_every_shift_and_both_mirrors():
     # One pixel marks the origin of a 3 x 4 grid; where it lands tells the move.
     grid = np.zeros((3, 4, 1), dtype=np.float32)
