@@ -7,6 +7,7 @@ size.
 """
 
 from ._estimator import EDNNRegressor
+from ._fitted_tiling import FittedTiling
 from ._nets import TileCNN, TileMLP
 from ._tiling import TileTransformer, tiles_to_focus_grid
 from ._torch_backend import EDNNModule, make_tile_net
@@ -16,6 +17,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "EDNNModule",
     "EDNNRegressor",
+    "FittedTiling",
     "TileCNN",
     "TileMLP",
     "TileTransformer",

@@ -1,13 +1,12 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
-import itertools
 import math
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
+from sklearn.utils.validation import check_is_fitted, check_X_y
 
 from ._classical import (
     SklearnTileScorer,
@@ -16,8 +15,8 @@ from ._classical import (
     flat_tiles,
     is_linear_in_parameters,
 )
+from ._fitted_tiling import FittedTiling
 from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
-from ._inference import TorchTileScorer, score_grids
 from ._pickling import fill_missing_parameters
 from ._sample_weight import SampleWeightedLoss, check_sample_weight
 from ._sklearn_compat import (
@@ -27,8 +26,10 @@ from ._sklearn_compat import (
     _fit_context,
     _get_feature_names,
 )
+from ._tiling import tiling_shifts
 from ._torch_backend import (
     EDNNModule,
+    TorchTileScorer,
     build_ednn_net,
     continue_training,
     fixed_seed,
@@ -244,6 +245,10 @@ or regressor, default=None
     tile_scale_ : ndarray of shape (n_outputs_,)
         Factor applied to the tile model's output: the standard deviation of
         the target per tile for the torch solver, 1 for the others.
+    tiling_ : FittedTiling
+        The fitted tiling that prediction, Monte Carlo, the ASE calculator
+        and the inspection tools use: focus, context, padding, the averaged
+        tilings, the tile scorer and the map from raw tile scores to targets.
 
     See Also
     --------
@@ -375,32 +380,9 @@ or regressor, default=None
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
         check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
-        self._tiling_shifts(focus)  # a bad average_shifts fails before training
+        # A bad average_shifts fails before training.
+        tiling_shifts(focus, self.average_shifts, self.padding)
         return n_spatial, focus, context
-
-    def _tiling_shifts(self, focus=None):
-        """The translations of the tile grid whose predictions are averaged.
-
-        Returns a list of tuples, one pixel shift per spatial axis, starting
-        with no shift; see ``average_shifts``.
-        """
-        focus = self.focus_ if focus is None else focus
-        counts = check_per_axis(
-            self.average_shifts, "average_shifts", len(focus), minimum=1
-        )
-        for k, f in zip(counts, focus):
-            if f % k:
-                raise ValueError(
-                    f"average_shifts={self.average_shifts!r} must divide the focus "
-                    f"f={tuple(focus)} on every axis ({k} does not divide {f})."
-                )
-        if max(counts) > 1 and self.padding != "wrap":
-            raise ValueError(
-                f"average_shifts={self.average_shifts!r} moves periodic grids; "
-                f"it needs padding='wrap', not {self.padding!r}."
-            )
-        steps = [range(0, f, f // k) for k, f in zip(counts, focus)]
-        return list(itertools.product(*steps))
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, *, forces=None):
@@ -663,75 +645,52 @@ or regressor, default=None
             )
         return self.estimator_
 
-    def _check_predict_X(self, X):
-        """Validate grids for prediction; return them channel-last."""
+    @property
+    def tiling_(self):
+        """The fitted tiling: every use of the fitted model goes through it.
+
+        Built on each access from the fitted state and the current
+        prediction parameters (``average_shifts``, ``inference_dtype``,
+        ``tile_batch_size``, ``n_jobs``), so changing those after fitting
+        is seen by every consumer that asks for it afterwards.
+
+        Returns
+        -------
+        tiling : FittedTiling
+            Focus, context, padding, the averaged tilings, the tile scorer
+            and the map from raw tile scores to targets.
+        """
         check_is_fitted(self)
+        if self.solver_ == "torch":
+            module = self.estimator_.module_
+            scorer = TorchTileScorer(module, self.inference_dtype)
+        else:
+            module, scorer = None, SklearnTileScorer(self.estimator_)
+        return FittedTiling(
+            focus=self.focus_,
+            context=self.context_,
+            padding=self.padding,
+            channels=self.channels,
+            n_channels=self.n_channels_,
+            n_outputs=self.n_outputs_,
+            shifts=tiling_shifts(self.focus_, self.average_shifts, self.padding),
+            scale=self.tile_scale_,
+            offset=self.tile_offset_,
+            channel_offset=self.channel_offset_,
+            scorer=scorer,
+            module=module,
+            tile_batch_size=self.tile_batch_size,
+            n_jobs=self.n_jobs,
+            fitted_by=type(self).__name__,
+        )
+
+    def _prediction_grids(self, X):
+        """The fitted tiling and ``X`` checked and channel-last."""
+        tiling = self.tiling_
         # Column names only mean something for grids of the training size.
         if _get_feature_names(X) is not None and X.shape[1] == self.n_features_in_:
             _check_feature_names(self, X, reset=False)
-        # Integer grids stay integers (and memory maps stay lazy): tiles are
-        # converted to the inference dtype one batch at a time.
-        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
-        n_spatial = spatial_ndim(X.ndim, self.channels)
-        if n_spatial != self.n_spatial_dims_:
-            raise ValueError(
-                f"X has {n_spatial} spatial axes (shape {X.shape}), but "
-                f"{type(self).__name__} was fitted on grids with "
-                f"{self.n_spatial_dims_} spatial axes."
-            )
-        n_channels = X.shape[-1] if self.channels else 1
-        if n_channels != self.n_channels_:
-            raise ValueError(
-                f"X has {n_channels} channels, but {type(self).__name__} was "
-                f"fitted on grids with {self.n_channels_} channels."
-            )
-        check_grid_shape(X.shape[1 : 1 + n_spatial], self.focus_)
-        return X if self.channels else X[..., np.newaxis]
-
-    def _unscale(self, raw, n_tiles):
-        """Targets from raw tile-model scores summed over ``n_tiles`` tiles.
-
-        ``raw`` has the outputs on its last axis; a sum of ``n_tiles`` scores
-        is ``raw * tile_scale_ + n_tiles * tile_offset_`` (1 for one tile).
-        """
-        return raw * self.tile_scale_ + n_tiles * self.tile_offset_
-
-    def _tile_scorer(self):
-        """Picklable callable scoring flat batches of tiles for this model."""
-        if self.solver_ == "torch":
-            return TorchTileScorer(self.estimator_.module_, self.inference_dtype)
-        return SklearnTileScorer(self.estimator_)
-
-    def _score(self, X, reduce, *, scorer=None, max_tiles=None, shifts=None):
-        """Tile scores of ``X`` (sums or per tile) and its number of tiles.
-
-        ``scorer`` replaces the model's own tile scorer (for example one that
-        alters the tiles first), ``max_tiles`` its ``tile_batch_size`` and
-        ``shifts`` the tilings averaged over (see :meth:`_tiling_shifts`).
-        """
-        X_ch = self._check_predict_X(X)
-        shifts = self._tiling_shifts() if shifts is None else shifts
-        spatial = tuple(range(1, X_ch.ndim - 1))
-        scores = 0.0
-        for shift in shifts:
-            # A periodic grid moved by `shift` is the same system; its tiles
-            # are those of the tile grid moved the other way.
-            grids = np.roll(X_ch, shift, axis=spatial) if any(shift) else X_ch
-            scores = scores + score_grids(
-                grids,
-                self.focus_,
-                self.context_,
-                self.padding,
-                self._tile_scorer() if scorer is None else scorer,
-                max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
-                n_jobs=self.n_jobs,
-                reduce=reduce,
-            )
-        scores = scores / len(shifts)
-        n_tiles = math.prod(
-            length // f for length, f in zip(X_ch.shape[1:-1], self.focus_)
-        )
-        return scores, n_tiles
+        return tiling, tiling.as_grids(X)
 
     def predict(self, X):
         """Predict the extensive targets of grids of any size.
@@ -747,8 +706,8 @@ or regressor, default=None
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Sum of the tile contributions of each grid.
         """
-        raw, n_tiles = self._score(X, reduce=True)
-        y_pred = self._unscale(raw, n_tiles)
+        tiling, grids = self._prediction_grids(X)
+        y_pred = tiling.predict(grids)
         return y_pred[:, 0] if self._y_ndim == 1 else y_pred
 
     def predict_contributions(self, X):
@@ -769,6 +728,6 @@ or regressor, default=None
             the mean over the tilings of the tile whose focus starts
             ``shift`` pixels before that, per tiling.
         """
-        values, _ = self._score(X, reduce=False)
-        values = self._unscale(values, 1)
+        tiling, grids = self._prediction_grids(X)
+        values = tiling.contributions(grids)
         return values[..., 0] if self._y_ndim == 1 else values

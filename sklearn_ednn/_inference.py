@@ -7,51 +7,15 @@ oversubscribing threads, and each is scored in batches of at most ``max_tiles``
 tiles, so memory stays bounded however large the grid.
 """
 
-import copy
 import math
+import sys
 
 import numpy as np
-import torch
 from joblib import cpu_count, effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from ._tiling import pad_grid, window_view
-from ._torch_backend import module_device
-
-
-class TorchTileScorer:
-    """Score flat batches of numpy tiles with a torch tile network.
-
-    Parameters
-    ----------
-    module : EDNNModule
-        Fitted module; its ``score_tiles`` is called on a copy converted to
-        ``dtype``, in evaluation mode and under ``torch.inference_mode``.
-    dtype : {"float64", "float32"}
-        Precision of inference. In float64 a tile's contribution does not
-        depend, to round-off, on which other tiles share its batch.
-    """
-
-    def __init__(self, module, dtype):
-        self.module = module
-        self.dtype = dtype
-        self._converted = None
-
-    def __getstate__(self):
-        # Ship the fitted module only; each process converts its own copy.
-        return {"module": self.module, "dtype": self.dtype, "_converted": None}
-
-    def __call__(self, tiles):
-        """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
-        dtype = getattr(torch, self.dtype)
-        if self._converted is None:
-            self._converted = copy.deepcopy(self.module).to(dtype).eval()
-        device = module_device(self._converted)
-        with torch.inference_mode():
-            batch = torch.as_tensor(tiles)
-            out = self._converted.score_tiles(batch.to(device=device, dtype=dtype))
-        return out.cpu().numpy().astype(np.float64, copy=False)
 
 
 def plan_items(n_samples, tiles_per_axis, max_tiles):
@@ -120,13 +84,18 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
 
 def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, threads):
     """:func:`_score_band` in a worker, limited to ``threads`` CPU threads."""
-    previous = torch.get_num_threads()
+    # torch keeps its own thread pool; limit it only where a torch scorer has
+    # imported it, so that classical tile models never import torch.
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch is not None else None
     try:
-        torch.set_num_threads(threads)
+        if torch is not None:
+            torch.set_num_threads(threads)
         with threadpool_limits(limits=threads):
             return _score_band(band, focus, context, scorer, max_tiles, reduce)
     finally:
-        torch.set_num_threads(previous)
+        if torch is not None:
+            torch.set_num_threads(previous)
 
 
 def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce):

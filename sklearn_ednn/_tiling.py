@@ -4,10 +4,18 @@ A grid of shape ``(L1, ..., Ld)`` is cut into ``prod(Li / fi)`` non-overlapping 
 regions of side ``fi``; tile ``(t1, ..., td)`` covers the grid positions
 ``ti * fi - ci``, ..., ``ti * fi + fi + ci - 1`` on axis ``i``, taken from the
 periodically (or zero) padded grid. Tiles are numbered in C order over
-``(t1, ..., td)``. Every backend (numpy views, the torch module, batched and
-parallel prediction) builds its tiles from :func:`padded_indices` and
-:func:`window_view` below.
+``(t1, ..., td)``. A tiling moved by ``s`` pixels (see ``average_shifts``) is the
+tiling of the grid rolled by ``s``: its tile ``t`` starts at ``ti * fi - si - ci``.
+
+All window arithmetic lives here: the tile side (:func:`tile_shape`), the tiles
+per axis (:func:`tiles_per_axis`), the moved tilings (:func:`tiling_shifts`,
+:func:`shift_grids`), the window of given tiles (:func:`tile_windows`), the tiles
+that read given pixels (:func:`touching_tiles`), and the tiles of whole grids, as
+numpy views (:func:`pad_grid`, :func:`window_view`) and as torch tensors
+(:func:`torch_tiles`). Every backend and every consumer builds on these.
 """
+
+import itertools
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -22,6 +30,158 @@ from ._validation import (
 )
 
 __all__ = ["TileTransformer", "tiles_to_focus_grid"]
+
+
+def tile_shape(focus, context):
+    """Spatial shape of one tile: ``f + 2 c`` per axis.
+
+    Parameters
+    ----------
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+
+    Returns
+    -------
+    shape : tuple of int
+        The tile side per axis.
+    """
+    return tuple(f + 2 * c for f, c in zip(focus, context))
+
+
+def tiles_per_axis(grid_shape, focus):
+    """Number of focus regions per axis of a grid, ``Li / fi``.
+
+    Parameters
+    ----------
+    grid_shape : tuple of int
+        Spatial shape of the grid.
+    focus : tuple of int
+        Focus per spatial axis.
+
+    Returns
+    -------
+    n_tiles : tuple of int
+        Tiles per axis; a ValueError names the first axis that is not a
+        positive multiple of its focus.
+    """
+    check_grid_shape(grid_shape, focus)
+    return tuple(length // f for length, f in zip(grid_shape, focus))
+
+
+def tiling_shifts(focus, average_shifts, padding):
+    """The translations of the tile grid whose predictions are averaged.
+
+    Parameters
+    ----------
+    focus : tuple of int
+        Focus per spatial axis.
+    average_shifts : int or tuple of int
+        Tilings per axis (see ``EDNNRegressor.average_shifts``); each must
+        divide the focus of its axis.
+    padding : {"wrap", "zeros"}
+        Padding mode; more than one tiling needs ``"wrap"``.
+
+    Returns
+    -------
+    shifts : list of tuple of int
+        One pixel shift per spatial axis for every tiling, starting with no
+        shift: multiples of ``f / k`` on an axis of ``k`` tilings.
+    """
+    counts = check_per_axis(average_shifts, "average_shifts", len(focus), minimum=1)
+    for k, f in zip(counts, focus):
+        if f % k:
+            raise ValueError(
+                f"average_shifts={average_shifts!r} must divide the focus "
+                f"f={tuple(focus)} on every axis ({k} does not divide {f})."
+            )
+    if max(counts) > 1 and padding != "wrap":
+        raise ValueError(
+            f"average_shifts={average_shifts!r} moves periodic grids; "
+            f"it needs padding='wrap', not {padding!r}."
+        )
+    steps = [range(0, f, f // k) for k, f in zip(counts, focus)]
+    return list(itertools.product(*steps))
+
+
+def shift_grids(X, shift):
+    """Roll channel-last grids by ``shift`` pixels, for the tiling moved by it.
+
+    The tiles of the grid rolled by ``s`` are those of the tiling moved by
+    ``s``: tile ``t`` then starts ``s`` pixels before ``t * f``.
+
+    Parameters
+    ----------
+    X : ndarray or torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+        The grids.
+    shift : tuple of int
+        Pixels per spatial axis.
+
+    Returns
+    -------
+    moved : ndarray or torch.Tensor
+        ``X`` itself when ``shift`` is all zeros, else a rolled copy (torch's
+        ``roll`` keeps gradients).
+    """
+    if not any(shift):
+        return X
+    spatial = tuple(range(1, len(shift) + 1))
+    if isinstance(X, np.ndarray):
+        return np.roll(X, shift, axis=spatial)
+    return X.roll(tuple(shift), spatial)
+
+
+def tile_windows(tiles, focus, context, length, shift=0):
+    """Grid positions that the windows of given tiles read, along one axis.
+
+    Parameters
+    ----------
+    tiles : ndarray of int of shape (n_tiles,)
+        Tile indices along the axis.
+    focus, context : int
+        Focus and context of the axis.
+    length : int
+        Length of the periodic grid along the axis.
+    shift : int, default=0
+        Shift of the tiling (see :func:`tiling_shifts`).
+
+    Returns
+    -------
+    positions : ndarray of int of shape (n_tiles, focus + 2 * context)
+        ``positions[k, o]`` is the grid position (periodic) of offset ``o``
+        in the window of ``tiles[k]``.
+    """
+    first = np.asarray(tiles)[:, None] * focus - shift - context
+    return (first + np.arange(focus + 2 * context)) % length
+
+
+def touching_tiles(pixels, focus, context, length, shift=0, padding="wrap"):
+    """Which tiles along one axis read each of some grid positions.
+
+    Parameters
+    ----------
+    pixels : ndarray of int of shape (n_pixels,)
+        Grid positions along the axis.
+    focus, context : int
+        Focus and context of the axis.
+    length : int
+        Length of the grid along the axis, a multiple of ``focus``.
+    shift : int, default=0
+        Shift of the tiling (see :func:`tiling_shifts`).
+    padding : {"wrap", "zeros"}, default="wrap"
+        With ``"zeros"`` a window does not wrap around the grid.
+
+    Returns
+    -------
+    touched : ndarray of bool of shape (n_pixels, length // focus)
+        ``touched[p, t]`` is True when the window of tile ``t`` (focus and
+        context) holds ``pixels[p]``.
+    """
+    first = np.arange(length // focus) * focus - shift - context
+    offset = np.asarray(pixels)[:, None] - first[None, :]
+    if padding == "wrap":
+        offset = offset % length
+        return offset < focus + 2 * context
+    return (offset >= 0) & (offset < focus + 2 * context)
 
 
 def padded_indices(start, stop, length, context, padding):
@@ -107,11 +267,49 @@ def window_view(padded, focus, context):
         ``(t1, ..., td)``, where ``wi = fi + 2 * ci`` and ``Ti = (Pi - 2 ci) / fi``.
     """
     n_spatial = len(focus)
-    window = tuple(f + 2 * c for f, c in zip(focus, context))
+    window = tile_shape(focus, context)
     spatial_axes = tuple(range(1, n_spatial + 1))
     windows = sliding_window_view(padded, window, axis=spatial_axes)
     step = (slice(None),) + tuple(slice(None, None, f) for f in focus)
     return windows[step]
+
+
+def torch_tiles(x, focus, context, padding):
+    """Tiles of a batch of channel-last grids, as torch tensors.
+
+    The torch twin of :func:`window_view`: the same padding indices
+    (:func:`padded_indices`), the same order, built with ``Tensor.unfold`` so
+    that gradients flow.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+        The grids.
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+    padding : {"wrap", "zeros"}
+        Padding mode.
+
+    Returns
+    -------
+    tiles : torch.Tensor of shape (n_samples, T1, ..., Td, n_channels, w1, ..., wd)
+        The tiles, ``Ti = Li / fi`` and ``wi = fi + 2 ci``.
+    """
+    import torch
+
+    for axis, c in enumerate(context):
+        if c == 0:
+            continue
+        length = x.shape[axis + 1]
+        indices, inside = padded_indices(0, length, length, c, padding)
+        x = x.index_select(axis + 1, torch.as_tensor(indices, device=x.device))
+        if not inside.all():
+            shape = [1] * x.ndim
+            shape[axis + 1] = -1
+            x = x * torch.as_tensor(inside, dtype=x.dtype, device=x.device).view(shape)
+    for axis, (f, w) in enumerate(zip(focus, tile_shape(focus, context))):
+        x = x.unfold(axis + 1, w, f)
+    return x
 
 
 def tiles_to_focus_grid(values, grid_shape, f):
@@ -143,8 +341,7 @@ def tiles_to_focus_grid(values, grid_shape, f):
     """
     values = np.asarray(values)
     focus = check_per_axis(f, "f", len(grid_shape), minimum=1)
-    check_grid_shape(grid_shape, focus)
-    n_tiles_per_axis = tuple(length // fi for length, fi in zip(grid_shape, focus))
+    n_tiles_per_axis = tiles_per_axis(grid_shape, focus)
     n_tiles = int(np.prod(n_tiles_per_axis))
     if values.ndim < 2 or values.shape[1] != n_tiles:
         raise ValueError(
@@ -263,7 +460,7 @@ class TileTransformer(TransformerMixin, BaseEstimator):
         self.n_channels_ = X.shape[-1] if self.channels else 1
         self.focus_ = focus
         self.context_ = context
-        self.tile_shape_ = tuple(f + 2 * c for f, c in zip(focus, context))
+        self.tile_shape_ = tile_shape(focus, context)
         return self
 
     def transform(self, X):

@@ -2,9 +2,9 @@
 
 :class:`EDNNModule` wraps a tile network: it pads and unfolds a batch of grids
 into tiles (the same tiles as :class:`~sklearn_ednn.TileTransformer`, see
-:func:`torch_tiles`), scores all of them in one call and sums per sample, so a
-plain skorch ``NeuralNetRegressor`` trains it with the MSE of the sum. No
-training loop lives here: skorch owns it.
+:func:`~sklearn_ednn._tiling.torch_tiles`), scores all of them in one call and
+sums per sample, so a plain skorch ``NeuralNetRegressor`` trains it with the
+MSE of the sum. No training loop lives here: skorch owns it.
 """
 
 import contextlib
@@ -12,16 +12,17 @@ import copy
 import inspect
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from skorch import NeuralNetRegressor
 from skorch.net import NeuralNet
 from torch import nn
 
 from ._nets import TileMLP
-from ._tiling import padded_indices
+from ._tiling import tile_shape, torch_tiles
 from .callbacks import CosineLR, RefitOutputLayer
 
-__all__ = ["EDNNModule", "TrainingOutput", "make_tile_net", "torch_tiles"]
+__all__ = ["EDNNModule", "TorchTileScorer", "TrainingOutput", "make_tile_net"]
 
 
 class TrainingOutput(NamedTuple):
@@ -50,41 +51,6 @@ class TrainingOutput(NamedTuple):
     sample_weight: torch.Tensor | None = None
     force_residuals: torch.Tensor | None = None
     atom_present: torch.Tensor | None = None
-
-
-def torch_tiles(x, focus, context, padding):
-    """Tiles of a batch of channel-last grids, as torch tensors.
-
-    The torch twin of :func:`~sklearn_ednn._tiling.window_view`: same padding
-    indices, same order, built with ``Tensor.unfold`` so gradients flow.
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
-        The grids.
-    focus, context : tuple of int
-        Focus and context per spatial axis.
-    padding : {"wrap", "zeros"}
-        Padding mode.
-
-    Returns
-    -------
-    tiles : torch.Tensor of shape (n_samples, T1, ..., Td, n_channels, w1, ..., wd)
-        The tiles, ``Ti = Li / fi`` and ``wi = fi + 2 ci``.
-    """
-    for axis, c in enumerate(context):
-        if c == 0:
-            continue
-        length = x.shape[axis + 1]
-        indices, inside = padded_indices(0, length, length, c, padding)
-        x = x.index_select(axis + 1, torch.as_tensor(indices, device=x.device))
-        if not inside.all():
-            shape = [1] * x.ndim
-            shape[axis + 1] = -1
-            x = x * torch.as_tensor(inside, dtype=x.dtype, device=x.device).view(shape)
-    for axis, (f, c) in enumerate(zip(focus, context)):
-        x = x.unfold(axis + 1, f + 2 * c, f)
-    return x
 
 
 def _accepted_kwargs(module_class, candidates):
@@ -153,7 +119,6 @@ class EDNNModule(nn.Module):
         self.context = tuple(ednn_context)
         self.padding = ednn_padding
         self.n_outputs = ednn_n_outputs
-        tile_shape = tuple(f + 2 * c for f, c in zip(self.focus, self.context))
         if isinstance(tile_module, nn.Module):
             if tile_kwargs:
                 tile_module = type(tile_module)(**tile_kwargs)
@@ -161,7 +126,7 @@ class EDNNModule(nn.Module):
                 tile_module = copy.deepcopy(tile_module)
         else:
             sizes = {
-                "tile_shape": tile_shape,
+                "tile_shape": tile_shape(self.focus, self.context),
                 "n_channels": ednn_n_channels,
                 "n_outputs": ednn_n_outputs,
             }
@@ -419,3 +384,37 @@ def fixed_seed(seed):
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         yield
+
+
+class TorchTileScorer:
+    """Score flat batches of numpy tiles with a torch tile network.
+
+    Parameters
+    ----------
+    module : EDNNModule
+        Fitted module; its ``score_tiles`` is called on a copy converted to
+        ``dtype``, in evaluation mode and under ``torch.inference_mode``.
+    dtype : {"float64", "float32"}
+        Precision of inference. In float64 a tile's contribution does not
+        depend, to round-off, on which other tiles share its batch.
+    """
+
+    def __init__(self, module, dtype):
+        self.module = module
+        self.dtype = dtype
+        self._converted = None
+
+    def __getstate__(self):
+        # Ship the fitted module only; each process converts its own copy.
+        return {"module": self.module, "dtype": self.dtype, "_converted": None}
+
+    def __call__(self, tiles):
+        """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
+        dtype = getattr(torch, self.dtype)
+        if self._converted is None:
+            self._converted = copy.deepcopy(self.module).to(dtype).eval()
+        device = module_device(self._converted)
+        with torch.inference_mode():
+            batch = torch.as_tensor(tiles)
+            out = self._converted.score_tiles(batch.to(device=device, dtype=dtype))
+        return out.cpu().numpy().astype(np.float64, copy=False)

@@ -125,7 +125,7 @@ def test_calculator_errors_are_clear(model, sheet):
     odd = sheet.copy()
     odd.set_cell(sheet.cell.lengths() * [36 / PIXELS, 1, 1], scale_atoms=True)
     odd.calc = EDNNCalculator(model)
-    with pytest.raises(ValueError, match="not a multiple of the focus 8"):
+    with pytest.raises(ValueError, match="length 36, which is not a positive multiple"):
         odd.get_potential_energy()
 
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from sklearn_ednn import TileTransformer, tiles_to_focus_grid
 from sklearn_ednn._inference import plan_items
-from sklearn_ednn._tiling import pad_grid, window_view
-from sklearn_ednn._torch_backend import torch_tiles
+from sklearn_ednn._tiling import pad_grid, torch_tiles, window_view
 
 
 def reference_tiles(X, f, c, padding):

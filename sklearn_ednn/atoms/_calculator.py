@@ -1,13 +1,10 @@
 """A fitted EDNN on images of atoms as an ASE calculator, with autograd forces."""
 
-import copy
-import math
-
 import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
-from ._fitted import check_atoms_model, check_focus_multiple
+from ._fitted import check_atoms_model
 from ._torch_render import render_image_torch
 
 __all__ = ["EDNNCalculator"]
@@ -71,16 +68,7 @@ class EDNNCalculator(Calculator):
     def __init__(self, model, image=None, **kwargs):
         self.model, self.image = check_atoms_model(model, image)
         super().__init__(**kwargs)
-        self._module = None
-
-    def _torch_module(self):
-        """The fitted EDNN module in float64 and evaluation mode (cached)."""
-        if self._module is None:
-            module = copy.deepcopy(self.model.estimator_.module_).double().eval()
-            for parameter in module.parameters():
-                parameter.requires_grad_(False)
-            self._module = module
-        return self._module
+        self.tiling = self.model.tiling_
 
     def energy_tensor(self, positions, numbers, cell):
         """The EDNN energy as a float64 torch scalar, differentiable in positions.
@@ -108,19 +96,9 @@ class EDNNCalculator(Calculator):
         )
         if self.image.species is None:
             grid = grid[..., None]
-        n_tiles = math.prod(check_focus_multiple(grid.shape[:-1], self.model.focus_))
-        # The mean over the model's tilings (see EDNNRegressor.average_shifts),
-        # the moved grids scored as one batch.
-        spatial = tuple(range(grid.ndim - 1))
-        moved = [
-            torch.roll(grid, s, spatial) if any(s) else grid
-            for s in self.model._tiling_shifts()
-        ]
-        raw = self._torch_module()(torch.stack(moved))[:, 0].mean()
-        # EDNNRegressor._unscale, in torch so that autograd follows it.
-        return raw * float(self.model.tile_scale_[0]) + n_tiles * float(
-            self.model.tile_offset_[0]
-        )
+        # The model's own prediction (every averaged tiling), in torch so that
+        # autograd follows it.
+        return self.tiling.predict_torch(grid[None])[0, 0]
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         """Compute the energy (and forces, when asked) of ``atoms``.

@@ -5,7 +5,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._transformer import AtomImage
 
-__all__ = ["check_atoms_model", "check_focus_multiple"]
+__all__ = ["check_atoms_model"]
 
 
 def check_atoms_model(model, image=None):
@@ -59,28 +59,3 @@ def check_atoms_model(model, image=None):
             f"{model.n_spatial_dims_} axes."
         )
     return model, image
-
-
-def check_focus_multiple(shape, focus):
-    """Tiles per axis of an image, or a clear error if it is not whole.
-
-    Parameters
-    ----------
-    shape : tuple of int
-        The image's spatial shape, in pixels.
-    focus : tuple of int
-        The EDNN's focus per axis.
-
-    Returns
-    -------
-    tiles_per_axis : tuple of int
-        ``shape[a] // focus[a]`` per axis.
-    """
-    for axis, (length, f) in enumerate(zip(shape, focus)):
-        if length % f:
-            raise ValueError(
-                f"The cell's image has {length} pixels along axis {axis}, "
-                f"which is not a multiple of the focus {f}: use a cell "
-                "that is a whole number of focus regions long."
-            )
-    return tuple(length // f for length, f in zip(shape, focus))

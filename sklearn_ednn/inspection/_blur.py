@@ -9,7 +9,8 @@ of the same area does. :func:`tile_region_mask` builds the two regions and
 
 import numpy as np
 from scipy import ndimage
-from sklearn.utils.validation import check_is_fitted
+
+from .._tiling import tile_shape
 
 __all__ = ["predict_blurred", "tile_region_mask"]
 
@@ -48,7 +49,7 @@ def tile_region_mask(focus, context, region, fraction):
         raise ValueError(f"region={region!r} must be 'rim' or 'centre'.")
     if not 0 < fraction < 1:
         raise ValueError(f"fraction={fraction!r} must lie strictly between 0 and 1.")
-    shape = tuple(int(f + 2 * c) for f, c in zip(focus, context))
+    shape = tile_shape(tuple(map(int, focus)), tuple(map(int, context)))
     grids = np.meshgrid(*(np.arange(w) for w in shape), indexing="ij")
     # Distance of each pixel to the nearest edge, and to the centre, per axis.
     to_edge = np.min([np.minimum(g, w - 1 - g) for g, w in zip(grids, shape)], axis=0)
@@ -107,19 +108,19 @@ def predict_blurred(model, X, mask, *, sigma=2.0, batch_size=None):
     >>> predict_blurred(model, X, mask).shape
     (20,)
     """
-    check_is_fitted(model)
-    window = tuple(f + 2 * c for f, c in zip(model.focus_, model.context_))
+    tiling = model.tiling_
     mask = np.asarray(mask, dtype=bool)
-    if mask.shape != window:
+    if mask.shape != tiling.tile_shape:
         raise ValueError(
-            f"mask has shape {mask.shape}; this model's tiles are {window}."
+            f"mask has shape {mask.shape}; this model's tiles are {tiling.tile_shape}."
         )
-    if model.n_outputs_ != 1:
+    if tiling.n_outputs != 1:
         raise ValueError("predict_blurred needs a single-output model.")
+    grids = tiling.as_grids(X)
     # The model's own tiling and batching, with the tiles blurred on the way.
-    scorer = BlurredTileScorer(model._tile_scorer(), mask, sigma)
-    raw, n_tiles = model._score(X, reduce=True, scorer=scorer, max_tiles=batch_size)
-    return model._unscale(raw, n_tiles)[:, 0]
+    scorer = BlurredTileScorer(tiling.score_tiles, mask, sigma)
+    raw = tiling.scores(grids, reduce=True, scorer=scorer, max_tiles=batch_size)
+    return tiling.to_target(raw, tiling.n_tiles(grids.shape[1:-1]))[:, 0]
 
 
 class BlurredTileScorer:

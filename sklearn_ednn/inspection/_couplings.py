@@ -65,9 +65,10 @@ def effective_couplings(model, *, background=1.0, spin_values=(1.0, -1.0)):
             f"this one has {model.n_outputs_} outputs and {model.n_channels_} "
             "channels."
         )
-    window = [f + 2 * c for f, c in zip(model.focus_, model.context_)]
+    tiling = model.tiling_
+    window = tiling.tile_shape
     # A probe grid wide enough that no displacement meets its periodic image.
-    shape = tuple(f * math.ceil((2 * w + 1) / f) for f, w in zip(model.focus_, window))
+    shape = tuple(f * math.ceil((2 * w + 1) / f) for f, w in zip(tiling.focus, window))
     up, down = spin_values
     displacements = [
         d

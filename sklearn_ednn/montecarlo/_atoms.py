@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
-from ..atoms._fitted import check_atoms_model, check_focus_multiple
+from ..atoms._fitted import check_atoms_model
 from ..atoms._grid import check_render_parameters
 from ..atoms._render import _axis_pixels, gaussian_windows, render_image
 from ..atoms._transformer import structure_arrays
@@ -70,8 +70,7 @@ class AtomsEDNNEnergy:
     def __init__(self, model, image=None, *, local=True):
         self.model, self.image = check_atoms_model(model, image)
         self.local = local
-        self._scorer = self.model._tile_scorer()
-        self._shifts = self.model._tiling_shifts()
+        self.tiling = self.model.tiling_
 
     # -- whole-image evaluation -------------------------------------------------
 
@@ -88,15 +87,14 @@ class AtomsEDNNEnergy:
 
     def _score_all(self, grid):
         """Raw scores of every tile of ``grid``, one array per tiling."""
-        X = grid[None] if self.model.channels else grid[None, ..., 0]
-        raw = []
-        for shift in self._shifts:
-            scores, _ = self.model._score(
-                X, reduce=False, scorer=self._scorer, shifts=[shift]
-            )
-            self.n_scored_ += scores[0, ..., 0].size
-            raw.append(scores[0, ..., 0])
-        return np.stack(raw)
+        raw = np.stack(
+            [
+                self.tiling.scores(grid[None], reduce=False, shift=shift)[0, ..., 0]
+                for shift in self.tiling.shifts
+            ]
+        )
+        self.n_scored_ += raw.size
+        return raw
 
     def _score_tiles(self, starts, shift):
         """Raw scores of the tiles with focus indices ``starts`` (per axis).
@@ -108,10 +106,9 @@ class AtomsEDNNEnergy:
         d = len(starts)
         index = []
         for axis, tiles in enumerate(starts):
-            f, c = self.model.focus_[axis], self.model.context_[axis]
-            # Tile t of the grid rolled by `shift` starts `shift` pixels early.
-            first = tiles[:, None] * f - shift[axis] - c
-            window = (first + np.arange(f + 2 * c)) % self.shape[axis]
+            window = self.tiling.tile_windows(
+                tiles, axis, self.shape[axis], shift[axis]
+            )
             shape = [1] * (2 * d)
             shape[axis], shape[d + axis] = window.shape
             index.append(window.reshape(shape))
@@ -120,12 +117,14 @@ class AtomsEDNNEnergy:
         # The tile network takes (n_tiles, C, w1, ..., wd).
         tiles = np.moveaxis(tiles, -1, d).reshape(-1, n_channels, *window_shape)
         self.n_scored_ += len(tiles)
-        return self._scorer(tiles)[:, 0].reshape([len(t) for t in starts])
+        raw = self.tiling.score_tiles(tiles)[:, 0]
+        return raw.reshape([len(t) for t in starts])
 
     def _total(self, raw=None):
         """Total energy from raw tile scores (the current ones by default)."""
         raw = self.raw if raw is None else raw
-        return float(self.model._unscale(raw.sum() / len(raw), raw[0].size)[0])
+        mean_sum = np.array([raw.reshape(len(raw), -1).sum(axis=1).mean()])
+        return float(self.tiling.to_target(mean_sum, raw[0].size)[0])
 
     def start(self, atoms):
         """Draw the image, score every tile and return the total energy.
@@ -148,7 +147,7 @@ class AtomsEDNNEnergy:
         )
         self.grid = self._draw(self.positions)
         self.n_scored_ = 0
-        self.tiles_per_axis = check_focus_multiple(self.shape, self.model.focus_)
+        self.tiles_per_axis = self.tiling.tiles_per_axis(self.shape)
         self.raw = self._score_all(self.grid)
         channel_of = {int(z): k for k, z in enumerate(image.species or ())}
         self.channel = np.array([channel_of.get(int(z), 0) for z in self.numbers])
@@ -215,7 +214,7 @@ class AtomsEDNNEnergy:
         self._add_box(*old, channel, -1.0)
         self._add_box(*new, channel, +1.0)
         rescored, change = [], 0.0
-        for k, shift in enumerate(self._shifts):
+        for k, shift in enumerate(self.tiling.shifts):
             touched = [
                 self._touched_tiles(np.union1d(a, b), axis, shift[axis])
                 for axis, (a, b) in enumerate(zip(old[0], new[0]))
@@ -224,16 +223,15 @@ class AtomsEDNNEnergy:
             change += raw.sum() - self.raw[k][np.ix_(*touched)].sum()
             rescored.append((touched, raw))
         # The number of tiles is unchanged: no offset in the difference.
-        delta = float(self.model._unscale(change / len(self._shifts), 0)[0])
+        mean_change = np.array([change / self.tiling.n_tilings])
+        delta = float(self.tiling.to_target(mean_change, 0)[0])
         self._pending = ("local", index, position, (saved, channel), rescored)
         return delta
 
     def _touched_tiles(self, pixels, axis, shift):
         """Tiles along ``axis`` whose window (focus plus context) holds a pixel."""
-        f, c = self.model.focus_[axis], self.model.context_[axis]
-        tiles = np.arange(self.tiles_per_axis[axis])
-        offset = (pixels[None, :] - tiles[:, None] * f + shift + c) % self.shape[axis]
-        return tiles[(offset < f + 2 * c).any(axis=1)]
+        touched = self.tiling.touching_tiles(pixels, axis, self.shape[axis], shift)
+        return np.flatnonzero(touched.any(axis=0))
 
     def accept(self):
         """Make the pending move the current state.

@@ -12,7 +12,6 @@ import itertools
 import math
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..datasets import ising_energy
 
@@ -133,9 +132,12 @@ class ExactIsingEnergy:
 class EDNNEnergy:
     """A fitted EDNN as an energy, with local re-evaluation after a flip.
 
-    Every tile's contribution is cached; flipping a site re-scores only the
-    tiles whose window contains it (``(2c + 1)**d`` of them for ``f = 1``)
-    instead of every tile of the lattice.
+    Every tile's raw score is cached, for each of the model's averaged
+    tilings (``average_shifts``); flipping a site re-scores only the tiles
+    whose window contains it (``(2c + 1)**d`` of them per tiling for ``f =
+    1``) instead of every tile of the lattice. All of it goes through the
+    model's fitted tiling (``model.tiling_``), so the energies are those of
+    ``model.predict``, to round-off.
 
     Parameters
     ----------
@@ -154,21 +156,18 @@ class EDNNEnergy:
     """
 
     def __init__(self, model, *, memoize=True):
-        check_is_fitted(model)
-        if model.n_outputs_ != 1 or model.n_channels_ != 1 or model.padding != "wrap":
+        tiling = model.tiling_
+        if tiling.n_outputs != 1 or tiling.n_channels != 1 or tiling.padding != "wrap":
             raise ValueError(
                 "EDNNEnergy needs a single-output, single-channel model with "
-                f"padding='wrap'; got {model.n_outputs_} outputs, "
-                f"{model.n_channels_} channels and padding={model.padding!r}."
+                f"padding='wrap'; got {tiling.n_outputs} outputs, "
+                f"{tiling.n_channels} channels and padding={tiling.padding!r}."
             )
         self.model = model
-        self.focus = model.focus_
-        self.context = model.context_
-        self.window = tuple(f + 2 * c for f, c in zip(self.focus, self.context))
-        self._scorer = model._tile_scorer()
+        self.tiling = tiling
         self._plans = {}
         self.memoize = memoize
-        n_sites = math.prod(self.window)
+        n_sites = math.prod(tiling.tile_shape)
         self._table = np.full(2**n_sites, np.nan) if memoize and n_sites <= 20 else None
         self.n_scored_ = 0
 
@@ -183,12 +182,13 @@ class EDNNEnergy:
         Returns
         -------
         spacing : tuple of int
-            The tile side ``f + 2c`` per axis.
+            The tile side ``f + 2c`` per axis: no window of any tiling holds
+            two sites that far apart.
         """
-        return self.window
+        return self.tiling.tile_shape
 
     def start(self, spins):
-        """Cache every tile's contribution and compute the total energies.
+        """Cache every tile's raw score and compute the total energies.
 
         Parameters
         ----------
@@ -200,74 +200,85 @@ class EDNNEnergy:
         energy : ndarray of shape (n_replicas,)
             The model's total energies.
         """
+        tiling = self.tiling
+        grids = tiling.as_grids(spins)
         self.shape = spins.shape[1:]
-        self.tiles_per_axis = tuple(n // f for n, f in zip(self.shape, self.focus))
-        n_tiles = math.prod(self.tiles_per_axis)
-        self.offset = self.model.tile_offset_[0]
-        contributions = self.model.predict_contributions(spins)
-        # The offset is the same for every tile: keep it out of the differences.
-        self.cache = (contributions - self.offset).reshape(len(spins), n_tiles)
+        self.n_tiles = tiling.n_tiles(self.shape)
+        # raw[k, r, t]: tile t of replica r in tiling k.
+        self.raw = np.stack(
+            [
+                tiling.scores(grids, reduce=False, shift=shift).reshape(
+                    len(spins), self.n_tiles
+                )
+                for shift in tiling.shifts
+            ]
+        )
         self._plans = {}
-        return self.cache.sum(axis=1) + n_tiles * self.offset
+        return self._total(self.raw)
 
-    def _axis_plan(self, a, axis):
-        """Affected tiles of positions ``a`` on one axis, their windows and hits."""
-        f, c, w = self.focus[axis], self.context[axis], self.window[axis]
-        n_tiles, length = self.tiles_per_axis[axis], self.shape[axis]
-        first = -((c + f - 1 - a) // f)  # ceil((a - f - c + 1) / f)
-        last = (a + c) // f
-        tiles = first[:, None] + np.arange(int((last - first).max()) + 1)[None, :]
-        valid = tiles <= last[:, None]
-        # A lattice narrower than the window wraps: count every tile once.
-        wrapped = tiles % n_tiles
-        for j in range(1, tiles.shape[1]):
-            valid[:, j] &= (wrapped[:, :j] != wrapped[:, j : j + 1]).all(axis=1)
-        windows = (tiles[..., None] * f - c + np.arange(w)) % length
-        return wrapped, valid, windows, windows == a[:, None, None]
+    def _total(self, raw):
+        """Total energies from the cached raw scores (n_tilings, R, n_tiles)."""
+        mean_sum = raw.sum(axis=2).mean(axis=0)
+        return self.tiling.to_target(mean_sum[:, None], self.n_tiles)[:, 0]
 
-    def _plan(self, sites):
-        """Flat tile ids, validity, flat window indices and flip mask per site."""
-        key = sites.tobytes()
-        if key not in self._plans:
-            n = len(sites)
-            tile_ids = np.zeros((n, 1), dtype=np.int64)
-            valid = np.ones((n, 1), dtype=bool)
-            window_ids = np.zeros((n, 1, 1), dtype=np.int64)
-            hit = np.zeros((n, 1, 1), dtype=bool)
-            for axis in range(len(self.shape)):
-                tiles, ok, windows, hits = self._axis_plan(sites[:, axis], axis)
-                k = valid.shape[1] * tiles.shape[1]
-                tile_ids = (
-                    tile_ids[:, :, None] * self.tiles_per_axis[axis] + tiles[:, None, :]
-                ).reshape(n, k)
-                valid = (valid[:, :, None] & ok[:, None, :]).reshape(n, k)
-                # Window positions combine as an outer product over axes; the
-                # flipped site is hit where every axis hits.
-                window_ids = (
-                    window_ids[:, :, None, :, None] * self.shape[axis]
-                    + windows[:, None, :, None, :]
-                ).reshape(n, k, -1)
-                hit = (
-                    (hit[:, :, None, :, None] | (axis == 0)) & hits[:, None, :, None, :]
-                ).reshape(n, k, -1)
-            self._plans[key] = (tile_ids, valid, window_ids, hit)
+    def _plan(self, sites, shift):
+        """Flat tile ids, validity, flat window indices and flip mask per site.
+
+        For every site, the tiles of the tiling moved by ``shift`` whose window
+        holds it (padded to a common count, ``valid`` marking the real ones),
+        the flat lattice index of every position of those windows, and where
+        the site itself lies in them.
+        """
+        key = (sites.tobytes(), shift)
+        if key in self._plans:
+            return self._plans[key]
+        tiling, n = self.tiling, len(sites)
+        tile_ids = np.zeros((n, 1), dtype=np.int64)
+        valid = np.ones((n, 1), dtype=bool)
+        window_ids = np.zeros((n, 1, 1), dtype=np.int64)
+        hit = np.zeros((n, 1, 1), dtype=bool)
+        for axis, length in enumerate(self.shape):
+            positions = sites[:, axis]
+            touched = tiling.touching_tiles(positions, axis, length, shift[axis])
+            width = int(touched.sum(axis=1).max())
+            # The touched tiles of each site first, in tile order.
+            order = np.argsort(~touched, axis=1, kind="stable")[:, :width]
+            ok = np.take_along_axis(touched, order, axis=1)
+            windows = tiling.tile_windows(order.ravel(), axis, length, shift[axis])
+            windows = windows.reshape(n, width, -1)
+            hits = windows == positions[:, None, None]
+            k = valid.shape[1] * width
+            tile_ids = (
+                tile_ids[:, :, None] * (length // tiling.focus[axis]) + order[:, None]
+            ).reshape(n, k)
+            valid = (valid[:, :, None] & ok[:, None, :]).reshape(n, k)
+            # Window positions combine as an outer product over axes; the
+            # flipped site is hit where every axis hits.
+            window_ids = (
+                window_ids[:, :, None, :, None] * length + windows[:, None, :, None, :]
+            ).reshape(n, k, -1)
+            hit = (
+                (hit[:, :, None, :, None] | (axis == 0)) & hits[:, None, :, None, :]
+            ).reshape(n, k, -1)
+        self._plans[key] = (tile_ids, valid, window_ids, hit)
         return self._plans[key]
 
     def _score(self, tiles):
         """Raw model scores of flat tiles (n, W), through the memo when possible."""
+        shape = (-1, 1) + self.tiling.tile_shape
         binary = self._table is not None and np.all(np.abs(tiles) == 1)
         if not binary:
             self.n_scored_ += len(tiles)
-            return self._scorer(tiles.reshape((-1, 1) + self.window))[:, 0]
+            return self.tiling.score_tiles(tiles.reshape(shape))[:, 0]
         codes = (tiles > 0) @ (1 << np.arange(tiles.shape[1], dtype=np.int64))
         scores = self._table[codes]
         missing = np.isnan(scores)
         if missing.any():
             new_codes, first = np.unique(codes[missing], return_index=True)
             patterns = tiles[missing][first]
-            self._table[new_codes] = self._scorer(
-                patterns.reshape((-1, 1) + self.window)
-            )[:, 0]
+            self._table[new_codes] = self.tiling.score_tiles(patterns.reshape(shape))[
+                :, 0
+            ]
             self.n_scored_ += len(new_codes)
             scores = self._table[codes]
         return scores
@@ -275,8 +286,8 @@ class EDNNEnergy:
     def delta(self, spins, sites):
         """Compute the energy change of flipping each site, in every replica.
 
-        Only the tiles whose window contains a site are re-scored; the others
-        keep their cached contribution.
+        Only the tiles whose window contains a site are re-scored, in every
+        averaged tiling; the others keep their cached score.
 
         Parameters
         ----------
@@ -290,18 +301,24 @@ class EDNNEnergy:
         delta : ndarray of shape (n_replicas, n_sites)
             The model's energy change of flipping each site alone.
         """
-        tile_ids, valid, window_ids, hit = self._plan(sites)
         n_replicas = spins.shape[0]
-        windows = spins.reshape(n_replicas, -1)[:, window_ids]  # (R, n, K, W)
-        flipped = np.where(hit[None], -windows, windows)
-        scores = self._score(flipped.reshape(-1, window_ids.shape[-1]))
-        new = scores.reshape((n_replicas,) + tile_ids.shape) * self.model.tile_scale_[0]
-        old = self.cache[:, tile_ids]
-        self._pending = (tile_ids, valid, new)
-        return np.where(valid[None], new - old, 0.0).sum(axis=2)
+        flat = spins.reshape(n_replicas, -1)
+        change, self._pending = 0.0, []
+        for k, shift in enumerate(self.tiling.shifts):
+            tile_ids, valid, window_ids, hit = self._plan(sites, shift)
+            windows = flat[:, window_ids]  # (R, n, K, W)
+            flipped = np.where(hit[None], -windows, windows)
+            new = self._score(flipped.reshape(-1, window_ids.shape[-1]))
+            new = new.reshape((n_replicas,) + tile_ids.shape)
+            old = self.raw[k][:, tile_ids]
+            change = change + np.where(valid[None], new - old, 0.0).sum(axis=2)
+            self._pending.append((tile_ids, valid, new))
+        # Same tiles before and after: no offset in the difference.
+        mean_change = change[..., None] / self.tiling.n_tilings
+        return self.tiling.to_target(mean_change, 0)[..., 0]
 
     def accept(self, accepted, sites):
-        """Write the new tile contributions of accepted flips into the cache.
+        """Write the new tile scores of accepted flips into the cache.
 
         Parameters
         ----------
@@ -310,8 +327,10 @@ class EDNNEnergy:
         sites : ndarray of shape (n_sites, d)
             The sites of the last :meth:`delta`.
         """
-        tile_ids, valid, new = self._pending
-        mask = accepted[:, :, None] & valid[None]
-        replicas = np.broadcast_to(np.arange(len(accepted))[:, None, None], mask.shape)
-        ids = np.broadcast_to(tile_ids[None], mask.shape)
-        self.cache[replicas[mask], ids[mask]] = new[mask]
+        for k, (tile_ids, valid, new) in enumerate(self._pending):
+            mask = accepted[:, :, None] & valid[None]
+            replicas = np.broadcast_to(
+                np.arange(len(accepted))[:, None, None], mask.shape
+            )
+            ids = np.broadcast_to(tile_ids[None], mask.shape)
+            self.raw[k][replicas[mask], ids[mask]] = new[mask]
