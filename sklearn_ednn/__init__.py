@@ -8,9 +8,8 @@ size.
 
 from ._estimator import EDNNRegressor
 from ._fitted_tiling import FittedTiling
-from ._nets import TileCNN, TileMLP
 from ._tiling import TileTransformer, tiles_to_focus_grid
-from ._torch_backend import EDNNModule, make_tile_net
+from ._torch import EDNNModule, TileCNN, TileMLP, make_tile_net
 
 __version__ = "0.1.0.dev0"
 

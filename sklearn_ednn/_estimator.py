@@ -1,24 +1,17 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, check_X_y
 
 from ._classical import (
     SklearnTileScorer,
-    fit_boosting,
-    fit_linear,
-    flat_tiles,
+    fit_classical,
     is_linear_in_parameters,
 )
 from ._fitted_tiling import FittedTiling
-from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
-from ._pickling import fill_missing_parameters
-from ._sample_weight import SampleWeightedLoss, check_sample_weight
 from ._sklearn_compat import (
     Interval,
     StrOptions,
@@ -26,13 +19,11 @@ from ._sklearn_compat import (
     _fit_context,
     _get_feature_names,
 )
+from ._solver_result import SolverResult
 from ._tiling import tiling_shifts
-from ._torch_backend import (
-    EDNNModule,
+from ._torch import (
     TorchTileScorer,
-    build_ednn_net,
-    continue_training,
-    fixed_seed,
+    fit_torch,
     is_skorch_net,
     is_torch_module,
     make_tile_net,
@@ -40,6 +31,7 @@ from ._torch_backend import (
 from ._validation import (
     check_grid_shape,
     check_per_axis,
+    check_sample_weight,
     spatial_ndim,
 )
 
@@ -360,9 +352,6 @@ or regressor, default=None
         self.force_weight = force_weight
         self.warm_start = warm_start
 
-    def __setstate__(self, state):
-        super().__setstate__(fill_missing_parameters(type(self), state))
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
@@ -431,11 +420,43 @@ or regressor, default=None
         feature_names = _get_feature_names(X)
         X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=True)
         n_spatial, focus, context = self._layout(X)
-        X_ch = X if self.channels else X[..., np.newaxis]
-        grid_shape = X_ch.shape[1:-1]
-
+        grids = X if self.channels else X[..., np.newaxis]
         y_2d = y.reshape(len(y), -1).astype(np.float64)
         sample_weight = check_sample_weight(sample_weight, X)
+        solver = self._check_solver(forces)
+        if solver == "torch":
+            result = fit_torch(
+                _torch_net(self.estimator),
+                grids,
+                y_2d,
+                focus=focus,
+                context=context,
+                padding=self.padding,
+                offset=self.offset,
+                forces=forces,
+                force_weight=self.force_weight,
+                sample_weight=sample_weight,
+                random_state=self.random_state,
+                warm_start_from=self._warm_start_from(grids, y_2d, focus, context),
+            )
+        else:
+            result = fit_classical(
+                self.estimator,
+                grids,
+                y,
+                solver=solver,
+                focus=focus,
+                context=context,
+                padding=self.padding,
+                sample_weight=sample_weight,
+                boosting=self._boosting_options(),
+            )
+        # Only now, with training done, replace the fitted state.
+        self._store(result, solver, X, y, feature_names, focus, context)
+        return self
+
+    def _check_solver(self, forces):
+        """The solver for this fit, after checking the options that need one."""
         solver = _resolve_solver(self.estimator, self.solver)
         if solver != "torch" and self.offset != "mean":
             raise ValueError(
@@ -443,46 +464,30 @@ or regressor, default=None
                 f"the {solver!r} solver fits its model's own offset. Use "
                 "offset='mean'."
             )
-        history = None
-        n_channels, n_outputs = X_ch.shape[-1], y_2d.shape[1]
-        channel_offset = np.zeros((n_channels, n_outputs))
-        if forces is not None:
-            if solver != "torch":
-                raise ValueError(
-                    f"forces train torch tile networks only; the {solver!r} "
-                    "solver fits energies alone. Fit without forces."
-                )
-            forces = check_force_targets(
-                forces, len(X_ch), n_spatial, n_channels, n_outputs
+        if solver != "torch" and forces is not None:
+            raise ValueError(
+                f"forces train torch tile networks only; the {solver!r} "
+                "solver fits energies alone. Fit without forces."
             )
-        if solver == "torch":
-            fitted, offset, channel_offset, scale = self._fit_torch(
-                X_ch, y_2d, focus, context, forces, sample_weight
-            )
-        else:
-            offset, scale = np.zeros(n_outputs), np.ones(n_outputs)
-            tiles = flat_tiles(X_ch, focus, context, self.padding)
-            if solver == "linear":
-                fitted = fit_linear(self.estimator, tiles, y, sample_weight)
-            else:
-                fitted, history = fit_boosting(
-                    self.estimator,
-                    tiles,
-                    y_2d,
-                    n_rounds=self.n_rounds,
-                    learning_rate=self.learning_rate,
-                    validation_fraction=self.validation_fraction,
-                    n_iter_no_change=self.n_iter_no_change,
-                    random_state=self.random_state,
-                    verbose=self.verbose > 0,
-                    sample_weight=sample_weight,
-                )
+        return solver
 
-        # Only now, with training done, replace the fitted state.
-        self.estimator_ = fitted
+    def _boosting_options(self):
+        """The keywords of the boosting solver, from this estimator's parameters."""
+        return dict(
+            n_rounds=self.n_rounds,
+            learning_rate=self.learning_rate,
+            validation_fraction=self.validation_fraction,
+            n_iter_no_change=self.n_iter_no_change,
+            random_state=self.random_state,
+            verbose=self.verbose > 0,
+        )
+
+    def _store(self, result, solver, X, y, feature_names, focus, context):
+        """Set the fitted attributes from a solver's result."""
+        self.estimator_ = result.tile_model
         self.solver_ = solver
-        if history is not None:
-            self.boosting_history_ = history
+        if result.boosting_history is not None:
+            self.boosting_history_ = result.boosting_history
         elif hasattr(self, "boosting_history_"):
             del self.boosting_history_
         self.n_features_in_ = X.shape[1]
@@ -490,127 +495,19 @@ or regressor, default=None
             self.feature_names_in_ = feature_names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.grid_shape_ = grid_shape
-        self.n_spatial_dims_ = n_spatial
-        self.n_channels_ = X_ch.shape[-1]
-        self.n_outputs_ = y_2d.shape[1]
+        self.n_spatial_dims_ = len(focus)
+        self.grid_shape_ = X.shape[1 : 1 + self.n_spatial_dims_]
+        self.n_channels_ = X.shape[-1] if self.channels else 1
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
         self._y_ndim = y.ndim
         self.focus_ = focus
         self.context_ = context
-        self.tile_offset_ = offset
-        self.channel_offset_ = channel_offset
-        self.tile_scale_ = scale
-        return self
+        self.tile_offset_ = result.tile_offset
+        self.channel_offset_ = result.channel_offset
+        self.tile_scale_ = result.tile_scale
 
-    def _fit_offsets(self, X_ch, y_2d, n_tiles, sample_weight=None):
-        """The offset (see ``offset``) and its share of every training target.
-
-        Returns the per-tile intercept, the channel weights and the offset
-        summed over each grid, shape (n_samples, n_outputs); a weighted fit
-        with ``sample_weight``.
-        """
-        n_channels = X_ch.shape[-1]
-        if self.offset == "mean":
-            offset = np.average(y_2d / n_tiles, axis=0, weights=sample_weight)
-            return offset, np.zeros((n_channels, y_2d.shape[1])), n_tiles * offset
-        totals = X_ch.sum(axis=tuple(range(1, X_ch.ndim - 1)), dtype=np.float64)
-        design = np.column_stack([np.full(len(totals), float(n_tiles)), totals])
-        # Columns scaled to unit norm for the solve; a constant channel (or one
-        # proportional to the tile count) gets the minimum-norm share.
-        norms = np.linalg.norm(design, axis=0)
-        norms[norms == 0] = 1.0
-        # Weighted least squares: rows scaled by the square roots of the weights.
-        rows = 1.0 if sample_weight is None else np.sqrt(sample_weight)[:, None]
-        coef = np.linalg.lstsq(design / norms * rows, y_2d * rows, rcond=None)[0]
-        coef /= norms[:, None]
-        return coef[0], coef[1:], design @ coef
-
-    def _fit_torch(self, X_ch, y_2d, focus, context, forces=None, sample_weight=None):
-        """Train the torch tile model with skorch on scaled targets.
-
-        ``forces`` are the checked force targets (see :meth:`fit`), or None;
-        ``sample_weight`` the checked weights, or None.
-        """
-        if sample_weight is not None:
-            # Mean 1: a batch's weighted loss then estimates the weighted mean
-            # over all grids, on the scale of an unweighted one.
-            sample_weight = sample_weight / sample_weight.mean()
-        n_tiles = math.prod(length // f for length, f in zip(X_ch.shape[1:-1], focus))
-        fitted_net = self._net_to_continue(X_ch, y_2d, focus, context)
-        if fitted_net is None:
-            offset, channel_offset, scale = self._fit_target_transform(
-                X_ch, y_2d, n_tiles, sample_weight
-            )
-            with_channel_offset = self.offset != "mean"
-        else:
-            # Kept, so that the network's outputs go on meaning what they meant.
-            offset, channel_offset = self.tile_offset_, self.channel_offset_
-            scale = self.tile_scale_
-            with_channel_offset = fitted_net.module_.channel_offset is not None
-        # The module adds the channel offset itself (in scaled units).
-        target = ((y_2d - n_tiles * offset) / scale).astype(np.float32)
-        net = build_ednn_net(
-            _torch_net(self.estimator),
-            focus=focus,
-            context=context,
-            padding=self.padding,
-            n_channels=X_ch.shape[-1],
-            n_outputs=y_2d.shape[1],
-            channel_offset=channel_offset / scale if with_channel_offset else None,
-            module_class=EDNNModule if forces is None else ForceEDNNModule,
-        )
-        # A writable float32 copy: torch cannot wrap read-only memory maps.
-        X_fit = np.array(X_ch, dtype=np.float32)
-        # skorch hands the keys of a dict to the module as keywords.
-        extra = {}
-        if sample_weight is not None:
-            extra["sample_weight"] = sample_weight.astype(np.float32)
-        if forces is not None:
-            # Forces in the same units as the scaled energies.
-            scaled = (forces["atom_force"] / scale[0]).astype(np.float32)
-            extra.update(forces, atom_force=scaled)
-            net.set_params(
-                criterion=ForceMatchingLoss,
-                criterion__force_weight=self.force_weight,
-            )
-        elif sample_weight is not None:
-            # The net's own criterion, per grid, averaged with the weights.
-            net.set_params(criterion=SampleWeightedLoss, criterion__loss=net.criterion)
-        if extra:
-            X_fit = {"X": X_fit, **extra}
-        seed = None
-        if self.random_state is not None:
-            rng = check_random_state(self.random_state)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-            if fitted_net is not None:
-                # A continued fit draws new batches, not the first fit's again.
-                seed = (seed + len(fitted_net.history_)) % np.iinfo(np.int32).max
-        with fixed_seed(seed):
-            if fitted_net is None:
-                net.fit(X_fit, target)
-            else:
-                continue_training(net, fitted_net, X_fit, target)
-        return net, offset, channel_offset, scale
-
-    def _fit_target_transform(self, X_ch, y_2d, n_tiles, sample_weight=None):
-        """The offsets and the scale of the network's targets (see the Notes).
-
-        Returns the per-tile offset, the channel offset (see ``offset``) and
-        the standard deviation per tile of what the offsets leave, which sets
-        the network's units (1 where that is zero).
-        """
-        offset, channel_offset, summed = self._fit_offsets(
-            X_ch, y_2d, n_tiles, sample_weight
-        )
-        residual = (y_2d - summed) / n_tiles
-        mean = np.average(residual, axis=0, weights=sample_weight)
-        spread = np.average((residual - mean) ** 2, axis=0, weights=sample_weight)
-        scale = np.sqrt(spread)
-        scale[~(scale > 1e-12 * np.maximum(1.0, np.abs(offset)))] = 1.0
-        return offset, channel_offset, scale
-
-    def _net_to_continue(self, X_ch, y_2d, focus, context):
-        """The fitted skorch net that a warm start continues, or None.
+    def _warm_start_from(self, X_ch, y_2d, focus, context):
+        """The fitted state that a warm start continues, or None.
 
         None without ``warm_start`` or before the first fit. A fitted model
         that the new grids do not fit is a ValueError: a warm start that
@@ -643,7 +540,9 @@ or regressor, default=None
                 "warm_start=True continues the fitted network, but the new fit "
                 f"differs: {'; '.join(changed)}. Set warm_start=False to fit anew."
             )
-        return self.estimator_
+        return SolverResult(
+            self.estimator_, self.tile_offset_, self.channel_offset_, self.tile_scale_
+        )
 
     @property
     def tiling_(self):

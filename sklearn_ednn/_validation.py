@@ -4,6 +4,8 @@ from numbers import Integral
 
 import numpy as np
 
+from ._sklearn_compat import _check_sample_weight
+
 PADDING_MODES = ("wrap", "zeros")
 
 
@@ -73,3 +75,25 @@ def check_grid_shape(grid_shape, focus):
                 f"grid axis {axis} has length {length}, which is not a positive "
                 f"multiple of f={f}."
             )
+
+
+def check_sample_weight(sample_weight, X):
+    """Validate the weights of :meth:`EDNNRegressor.fit`.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,) or None
+        One finite, non-negative weight per training grid, not all zero.
+    X : ndarray of shape (n_samples, ...)
+        The training grids.
+
+    Returns
+    -------
+    weight : ndarray of shape (n_samples,) or None
+        The weights as a new float64 array; None stays None.
+    """
+    if sample_weight is None:
+        return None
+    return _check_sample_weight(
+        sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+    )

@@ -148,20 +148,6 @@ class SummedTileNet(nn.Module):
         return torch.tanh(self.linear(tiles.flatten(1))).sum(dim=1, keepdim=True)
 
 
-def test_refit_pickled_before_cv_existed_refits_with_leave_one_out(ising_data):
-    """A net saved by a version without ``cv`` loads, and its refit (a warm
-    start or a new fit of the saved estimator) runs, as leave-one-out."""
-    X, y = ising_data
-    state = RefitOutputLayer(alphas=[1e-3]).__dict__.copy()
-    del state["cv"]  # as pickled by a version without it
-    old = RefitOutputLayer.__new__(RefitOutputLayer)
-    old.__setstate__(state)
-    assert old.get_params() == {"alphas": [1e-3], "cv": None}
-    net = make_tile_net(max_epochs=2, callbacks=[("refit", old)])
-    model = EDNNRegressor(net, random_state=0).fit(X, y)
-    assert "refit_alpha" in model.estimator_.history[-1]
-
-
 def test_refit_warns_and_keeps_other_networks(ising_data):
     X, y = ising_data
     net = make_tile_net(SummedTileNet, max_epochs=2)

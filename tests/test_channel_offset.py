@@ -4,7 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from _moves import compare_local_and_full
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
@@ -158,20 +157,3 @@ def test_atoms_reference_energies_and_simulation_include_the_offset(atoms_model)
         predicted, rel=1e-7
     )
     compare_local_and_full(atoms_model, sheet, 10)
-
-
-def test_modules_pickled_before_the_offset_still_score():
-    X, y = linear_grids(20)
-    model = EDNNRegressor(
-        make_tile_net(max_epochs=1), f=4, c=1, channels=True, random_state=0
-    ).fit(X, y)
-    module = model.estimator_.module_
-    state = dict(module.__dict__)
-    del state["channel_offset"]  # as pickled by an earlier version
-    old = type(module).__new__(type(module))
-    old.__setstate__(state)
-    assert old.channel_offset is None
-    tiles = torch.as_tensor(np.moveaxis(X[:2, :6, :6], -1, 1), dtype=torch.float32)
-    np.testing.assert_array_equal(
-        old.score_tiles(tiles).detach(), module.score_tiles(tiles).detach()
-    )

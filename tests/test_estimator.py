@@ -122,17 +122,6 @@ def test_average_shifts_average_the_moved_tilings():
     assert np.abs(model.predict(moved) - model.predict(X)).max() > 1e-3
 
 
-def test_models_pickled_before_a_parameter_existed_load_with_its_default():
-    X = np.random.RandomState(0).normal(size=(8, 8, 8))
-    model = EDNNRegressor(Ridge(), f=4).fit(X, X.sum(axis=(1, 2)))
-    state = model.__getstate__()
-    del state["average_shifts"]  # as pickled by a version without it
-    old = EDNNRegressor.__new__(EDNNRegressor)
-    old.__setstate__(state)
-    assert old.get_params()["average_shifts"] == 1
-    np.testing.assert_array_equal(old.predict(X), model.predict(X))
-
-
 def test_average_shifts_errors_are_clear():
     X = np.random.RandomState(0).normal(size=(8, 8, 8))
     y = X.sum(axis=(1, 2))

@@ -12,7 +12,11 @@ from sklearn.pipeline import make_pipeline
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, TileMLP, make_tile_net
-from sklearn_ednn._forces import ForceEDNNModule, check_force_targets, image_forces
+from sklearn_ednn._torch._forces import (
+    ForceEDNNModule,
+    check_force_targets,
+    image_forces,
+)
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator, render_image_torch
 from sklearn_ednn.augmentation import PeriodicAugmentation
 from sklearn_ednn.datasets import make_sheets, sheet_cell

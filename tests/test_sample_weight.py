@@ -13,9 +13,9 @@ from sklearn.tree import DecisionTreeRegressor
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
-from sklearn_ednn._forces import ForceMatchingLoss
-from sklearn_ednn._sample_weight import SampleWeightedLoss
-from sklearn_ednn._torch_backend import TrainingOutput
+from sklearn_ednn._torch._forces import ForceMatchingLoss
+from sklearn_ednn._torch._losses import SampleWeightedLoss
+from sklearn_ednn._torch._module import TrainingOutput
 from sklearn_ednn.callbacks import RefitOutputLayer
 
 

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._sample_weight import weighted_loss
-from ._torch_backend import EDNNModule, TrainingOutput
+from ._batch import ATOM_FIELDS, ATOM_KEYS
+from ._losses import weighted_loss
+from ._module import EDNNModule, TrainingOutput
 
 __all__ = [
     "ForceEDNNModule",
@@ -28,10 +29,6 @@ __all__ = [
     "check_force_targets",
     "image_forces",
 ]
-
-_FIELDS = ("present", "channel", "weight", "start", "factor", "dfactor", "force")
-# skorch passes the keys of a dict X to the module as keywords.
-ATOM_KEYS = {field: f"atom_{field}" for field in _FIELDS}
 
 
 def check_force_targets(forces, n_samples, n_spatial, n_channels, n_outputs):
@@ -52,7 +49,7 @@ def check_force_targets(forces, n_samples, n_spatial, n_channels, n_outputs):
         floats in float32 for training.
     """
     names = getattr(getattr(forces, "dtype", None), "names", None) or ()
-    if not set(_FIELDS) <= set(names) or np.ndim(forces) != 2:
+    if not set(ATOM_FIELDS) <= set(names) or np.ndim(forces) != 2:
         raise ValueError(
             "forces must be the structured array that AtomImage.force_targets "
             f"returns, of shape (n_samples, max_atoms); got {type(forces).__name__}"
@@ -79,7 +76,7 @@ def check_force_targets(forces, n_samples, n_spatial, n_channels, n_outputs):
             f"grids have {n_channels}: make both with the same AtomImage."
         )
     arrays = {}
-    for field in _FIELDS:
+    for field in ATOM_FIELDS:
         values = np.ascontiguousarray(forces[field])
         if values.dtype == np.float64:
             values = values.astype(np.float32)

@@ -1,28 +1,25 @@
-"""The torch backend: a module that tiles, scores and sums, trained by skorch.
+"""The EDNN torch module: tile a batch of grids, score every tile, sum per grid.
 
 :class:`EDNNModule` wraps a tile network: it pads and unfolds a batch of grids
 into tiles (the same tiles as :class:`~sklearn_ednn.TileTransformer`, see
 :func:`~sklearn_ednn._tiling.torch_tiles`), scores all of them in one call and
 sums per sample, so a plain skorch ``NeuralNetRegressor`` trains it with the
-MSE of the sum. No training loop lives here: skorch owns it.
+MSE of the sum. :class:`TorchTileScorer` scores numpy tiles with a fitted one at
+predict time.
 """
 
-import contextlib
 import copy
 import inspect
 from typing import NamedTuple
 
 import numpy as np
 import torch
-from skorch import NeuralNetRegressor
-from skorch.net import NeuralNet
 from torch import nn
 
-from ._nets import TileMLP
-from ._tiling import tile_shape, torch_tiles
-from .callbacks import CosineLR, RefitOutputLayer
+from .._tiling import tile_shape, torch_tiles
+from ._batch import batch_grids, batch_sample_weight
 
-__all__ = ["EDNNModule", "TorchTileScorer", "TrainingOutput", "make_tile_net"]
+__all__ = ["EDNNModule", "TorchTileScorer", "TrainingOutput", "module_device"]
 
 
 class TrainingOutput(NamedTuple):
@@ -134,13 +131,37 @@ class EDNNModule(nn.Module):
             tile_module = tile_module(**{**sizes, **tile_kwargs})
         self.tile_module = tile_module
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # Modules pickled before the channel offset existed have none.
-        if "channel_offset" not in self.__dict__ and "channel_offset" not in (
-            self._buffers
-        ):
-            self.channel_offset = None
+    @staticmethod
+    def batch_grids(X):
+        """Return the grids of a training batch (see ``_batch.build_batch``).
+
+        Parameters
+        ----------
+        X : torch.Tensor or dict
+            A batch as skorch hands it to the module.
+
+        Returns
+        -------
+        grids : torch.Tensor
+            The grids alone.
+        """
+        return batch_grids(X)
+
+    @staticmethod
+    def batch_sample_weight(X):
+        """Return the grids' weights of a training batch, or None.
+
+        Parameters
+        ----------
+        X : torch.Tensor or dict
+            A batch as skorch hands it to the module.
+
+        Returns
+        -------
+        weight : torch.Tensor or None
+            One weight per grid.
+        """
+        return batch_sample_weight(X)
 
     def score_tiles(self, tiles):
         """Score a flat batch of tiles.
@@ -228,162 +249,11 @@ class EDNNModule(nn.Module):
         return TrainingOutput(totals, sample_weight)
 
 
-def make_tile_net(module=TileMLP, **net_params):
-    """A skorch ``NeuralNetRegressor`` configured as an EDNN tile network.
-
-    This is what ``EDNNRegressor(estimator=None)`` uses, and the way to start
-    from sensible defaults while changing a few of them; every keyword is a
-    skorch parameter, and stays tunable as ``estimator__<name>`` in
-    :class:`~sklearn.model_selection.GridSearchCV`.
-
-    Parameters
-    ----------
-    module : type of torch.nn.Module or torch.nn.Module, default=TileMLP
-        The tile network. Its constructor's ``tile_shape``, ``n_channels`` and
-        ``n_outputs`` are filled in from the data.
-    **net_params : dict
-        Parameters of skorch.NeuralNetRegressor overriding the defaults:
-        ``optimizer=torch.optim.Adam``,
-        ``lr=3e-3``,
-        ``callbacks=[("lr_scheduler", CosineLR()), ("refit_output",
-        RefitOutputLayer())]`` (cosine annealing of the learning rate to 0
-        over ``max_epochs``, then a least-squares solve for the output layer,
-        which removes the per-tile offset error that grows with grid size),
-        ``batch_size=32``,
-        ``max_epochs=100``, ``train_split=None`` (train on all data; pass e.g.
-        ``skorch.dataset.ValidSplit(5)`` to hold out a validation fifth),
-        ``iterator_train__shuffle=True``, ``verbose=0``.
-
-    Returns
-    -------
-    net : skorch.NeuralNetRegressor
-        The configured, unfitted network.
-
-    Examples
-    --------
-    >>> from sklearn_ednn import EDNNRegressor, make_tile_net
-    >>> net = make_tile_net(max_epochs=20, lr=3e-3)
-    >>> EDNNRegressor(net, f=1, c=1).get_params()["estimator__max_epochs"]
-    20
-    """
-    defaults = dict(
-        optimizer=torch.optim.Adam,
-        callbacks=[("lr_scheduler", CosineLR()), ("refit_output", RefitOutputLayer())],
-        lr=3e-3,
-        batch_size=32,
-        max_epochs=100,
-        train_split=None,
-        iterator_train__shuffle=True,
-        verbose=0,
-    )
-    return NeuralNetRegressor(module=module, **{**defaults, **net_params})
-
-
-def is_skorch_net(estimator):
-    """Whether ``estimator`` is a skorch network (regressor or other)."""
-    return isinstance(estimator, NeuralNet)
-
-
-def is_torch_module(estimator):
-    """Whether ``estimator`` is a torch module instance or class."""
-    return isinstance(estimator, nn.Module) or (
-        inspect.isclass(estimator) and issubclass(estimator, nn.Module)
-    )
-
-
-def build_ednn_net(
-    net,
-    *,
-    focus,
-    context,
-    padding,
-    n_channels,
-    n_outputs,
-    channel_offset=None,
-    module_class=EDNNModule,
-):
-    """A fresh copy of a configured skorch net whose module is an EDNNModule.
-
-    The copy keeps every setting of ``net`` (optimizer, lr, callbacks, device,
-    train split, ...); its ``module`` becomes ``module_class`` (an
-    :class:`EDNNModule`) around the original module (with the fixed
-    ``channel_offset``, if any), and ``module__*`` arguments reach the tile
-    network.
-    """
-    params = net.get_params(deep=False)
-    params.pop("_params_to_validate", None)
-    tile_module = params.pop("module")
-    if tile_module is None:
-        raise ValueError("The skorch net has module=None; give it a tile network.")
-    params.update(
-        module=module_class,
-        module__tile_module=tile_module,
-        module__ednn_focus=focus,
-        module__ednn_context=context,
-        module__ednn_padding=padding,
-        module__ednn_n_channels=n_channels,
-        module__ednn_n_outputs=n_outputs,
-        module__ednn_channel_offset=channel_offset,
-    )
-    return type(net)(**params)
-
-
-def continue_training(net, fitted_net, X, y):
-    """Train ``net`` from ``fitted_net``'s weights: a warm start.
-
-    ``net`` is configured as for a fresh fit (its module class, criterion and
-    callbacks follow the new fit's data, forces or weights); it is
-    initialized, given copies of the fitted module's parameters and buffers
-    and of the fitted history, and trained for its ``max_epochs`` with a new
-    optimizer. ``fitted_net`` is left as it is, so a failure keeps it.
-
-    Parameters
-    ----------
-    net : skorch.NeuralNet
-        The unfitted net, from :func:`build_ednn_net`.
-    fitted_net : skorch.NeuralNet
-        A fitted net with the same module architecture.
-    X, y
-        Training data, as for ``net.fit``.
-
-    Returns
-    -------
-    net : skorch.NeuralNet
-        ``net``, trained.
-    """
-    net.initialize()
-    try:
-        net.module_.load_state_dict(fitted_net.module_.state_dict())
-    except RuntimeError as error:
-        raise ValueError(
-            "warm_start=True, but the tile network differs from the fitted one "
-            "(a changed module or module__* argument?); set warm_start=False to "
-            f"fit anew. torch says: {error}"
-        ) from error
-    net.history_ = copy.deepcopy(fitted_net.history_)
-    return net.partial_fit(X, y)
-
-
 def module_device(module):
     """The device holding ``module``'s parameters (CPU when it has none)."""
     for parameter in module.parameters():
         return parameter.device
     return torch.device("cpu")
-
-
-@contextlib.contextmanager
-def fixed_seed(seed):
-    """Seed torch with ``seed`` inside the block and restore its state after.
-
-    With ``seed=None`` nothing is seeded: training draws from the global torch
-    generator as usual.
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 class TorchTileScorer:

@@ -1,136 +1,17 @@
-"""Classical scikit-learn regressors as EDNN tile models.
+"""The boosting solver: any regressor, by functional gradient descent on the sum.
 
-Two solvers, both minimising the squared error of the *sum* over tiles:
-
-* ``"linear"``: a model linear in its parameters, ``g(t) = w . phi(t) + b``, has
-  ``sum_t g(t) = w . sum_t phi(t) + n_tiles b``. It is fitted exactly on the
-  per-sample sums of the tile features ``phi`` (the unsupervised steps of a
-  pipeline, fitted on tiles); its intercept is then divided by the number of
-  training tiles, so the per-tile model carries an extensive offset.
-* ``"boosting"``: any other regressor, trained by functional gradient descent on
-  the summed loss. Round 0 fits ``y / n_tiles`` on every tile; each further round
-  fits a clone to the per-sample residual spread over that sample's tiles, takes
-  the optimal step along its summed predictions (line search) and shrinks it.
+Round 0 fits ``y / n_tiles`` on every tile; each further round fits a clone to
+the per-sample residual spread over that sample's tiles, takes the optimal step
+along its summed predictions (line search) and shrinks it.
 """
-
-import copy
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from ._sample_weight import sample_weight_fit_params
-from ._sklearn_compat import BaseSGDRegressor, LinearModel
-from ._tiling import pad_grid, window_view
+from ._weights import sample_weight_fit_params
 
-__all__ = [
-    "BoostedTileModel",
-    "SklearnTileScorer",
-    "fit_boosting",
-    "fit_linear",
-    "is_linear_in_parameters",
-]
-
-
-def is_linear_in_parameters(estimator):
-    """Whether ``estimator`` (or a pipeline's last step) is linear in its parameters.
-
-    Parameters
-    ----------
-    estimator : estimator
-        A scikit-learn regressor or a :class:`~sklearn.pipeline.Pipeline` whose
-        earlier steps are transformers.
-
-    Returns
-    -------
-    linear : bool
-        True for linear models (``LinearRegression``, ``Ridge``, ``Lasso``,
-        ``SGDRegressor``, ...), alone or at the end of such a pipeline.
-    """
-    if isinstance(estimator, Pipeline):
-        estimator = estimator.steps[-1][1]
-    return isinstance(estimator, (LinearModel, BaseSGDRegressor))
-
-
-def flat_tiles(X_ch, focus, context, padding):
-    """All tiles of channel-last grids as feature rows.
-
-    Returns
-    -------
-    tiles : ndarray of shape (n_samples, n_tiles, n_channels * prod(tile_shape))
-        Tiles flattened in ``(channel, w1, ..., wd)`` order, the layout the
-        scorers feed to the tile model at predict time.
-    """
-    views = window_view(pad_grid(X_ch, focus, context, padding), focus, context)
-    n_spatial = len(focus)
-    tiles = np.array(views, dtype=np.float64)
-    return tiles.reshape(X_ch.shape[0], -1, int(np.prod(views.shape[1 + n_spatial :])))
-
-
-def _split_pipeline(estimator):
-    """(feature map or None, final linear model) of a fresh clone."""
-    estimator = clone(estimator)
-    if isinstance(estimator, Pipeline):
-        if len(estimator.steps) == 1:
-            return None, estimator.steps[-1][1]
-        return Pipeline(estimator.steps[:-1]), estimator.steps[-1][1]
-    return None, estimator
-
-
-def _summed_features(feature_map, tiles, batch_size=4096):
-    """Per-sample sums of ``feature_map.transform`` over tiles, in bounded batches."""
-    n_samples, n_tiles, n_raw = tiles.shape
-    if feature_map is None:
-        return tiles.sum(axis=1)
-    per_batch = max(1, batch_size // n_tiles)
-    sums = []
-    for start in range(0, n_samples, per_batch):
-        chunk = tiles[start : start + per_batch]
-        features = feature_map.transform(chunk.reshape(-1, n_raw))
-        features = np.asarray(
-            features.todense() if hasattr(features, "todense") else features
-        )
-        sums.append(features.reshape(len(chunk), n_tiles, -1).sum(axis=1))
-    return np.concatenate(sums)
-
-
-def fit_linear(estimator, tiles, y, sample_weight=None):
-    """Fit a model linear in its parameters on summed tile features.
-
-    Parameters
-    ----------
-    estimator : estimator
-        Linear model, or pipeline of transformers ending in one.
-    tiles : ndarray of shape (n_samples, n_tiles, n_features)
-        Flattened tiles (:func:`flat_tiles`).
-    y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        Extensive targets.
-    sample_weight : ndarray of shape (n_samples,), default=None
-        Weights of the samples, passed to the linear model's ``fit``; the
-        feature map is fitted on the tiles unweighted.
-
-    Returns
-    -------
-    tile_model : estimator
-        Fitted per-tile model: the feature map and the linear model with its
-        intercept divided by ``n_tiles``. Its ``predict`` on flattened tiles
-        gives each tile's contribution.
-    """
-    feature_map, linear = _split_pipeline(estimator)
-    fit_params = sample_weight_fit_params(linear, sample_weight)
-    n_tiles = tiles.shape[1]
-    if feature_map is not None:
-        feature_map.fit(tiles.reshape(-1, tiles.shape[-1]))
-    linear.fit(_summed_features(feature_map, tiles), y, **fit_params)
-    # The sum of n_tiles per-tile intercepts is the fitted per-sample intercept.
-    tile_linear = copy.deepcopy(linear)
-    tile_linear.intercept_ = np.asarray(linear.intercept_, dtype=float) / n_tiles
-    if np.ndim(linear.intercept_) == 0:
-        tile_linear.intercept_ = float(tile_linear.intercept_)
-    if feature_map is None:
-        return tile_linear
-    return Pipeline(feature_map.steps + [("linear", tile_linear)])
+__all__ = ["BoostedTileModel", "fit_boosting"]
 
 
 class BoostedTileModel:
@@ -304,22 +185,3 @@ def fit_boosting(
         best_round = len(estimators) - 1
     keep = best_round + 1
     return BoostedTileModel(estimators[:keep], weights[:keep]), history
-
-
-class SklearnTileScorer:
-    """Score flat batches of tiles with a fitted per-tile scikit-learn model.
-
-    Parameters
-    ----------
-    tile_model : estimator
-        Has ``predict`` on rows of flattened tiles.
-    """
-
-    def __init__(self, tile_model):
-        self.tile_model = tile_model
-
-    def __call__(self, tiles):
-        """Contributions of ``tiles`` (n_tiles, n_channels, *tile), (n_tiles, k)."""
-        rows = np.asarray(tiles, dtype=np.float64).reshape(len(tiles), -1)
-        out = np.asarray(self.tile_model.predict(rows), dtype=np.float64)
-        return out.reshape(len(tiles), -1)

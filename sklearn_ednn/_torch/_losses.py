@@ -1,51 +1,19 @@
-"""Sample weights in EDNN training: validation and the weighted loss.
+"""Losses on the sums: the net's own criterion averaged with sample weights.
 
-:meth:`EDNNRegressor.fit <sklearn_ednn.EDNNRegressor.fit>` takes one weight
-per training grid, as scikit-learn's regressors do. The torch solver passes
-the weights with the grids (the ``sample_weight`` key of skorch's dict input),
-:class:`~sklearn_ednn.EDNNModule` returns them with the totals in training
-(:class:`~sklearn_ednn._torch_backend.TrainingOutput`) and
-:class:`SampleWeightedLoss` averages the net's own criterion with them; the
-classical solvers hand them to their scikit-learn models' ``fit``.
+The torch solver passes each grid's weight in the batch (see ``_batch``),
+:class:`~sklearn_ednn.EDNNModule` returns the weights with the totals in
+training (:class:`~sklearn_ednn._torch._module.TrainingOutput`) and
+:class:`SampleWeightedLoss` averages the net's own criterion with them;
+:func:`weighted_loss` is the average that the force loss shares.
 """
 
 import copy
 
-import numpy as np
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import _check_sample_weight, has_fit_parameter
 from torch import nn
 
-from ._torch_backend import TrainingOutput
+from ._module import TrainingOutput
 
-__all__ = [
-    "SampleWeightedLoss",
-    "check_sample_weight",
-    "sample_weight_fit_params",
-    "weighted_loss",
-]
-
-
-def check_sample_weight(sample_weight, X):
-    """Validate the weights of :meth:`EDNNRegressor.fit`.
-
-    Parameters
-    ----------
-    sample_weight : array-like of shape (n_samples,) or None
-        One finite, non-negative weight per training grid, not all zero.
-    X : ndarray of shape (n_samples, ...)
-        The training grids.
-
-    Returns
-    -------
-    weight : ndarray of shape (n_samples,) or None
-        The weights as a new float64 array; None stays None.
-    """
-    if sample_weight is None:
-        return None
-    return _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
-    )
+__all__ = ["SampleWeightedLoss", "weighted_loss"]
 
 
 class SampleWeightedLoss(nn.Module):
@@ -138,39 +106,3 @@ def weighted_loss(loss, y_pred, y_true):
     # With weights of mean 1 over the training set, an unbiased estimate from
     # one batch of the weighted mean over all samples.
     return (weight * per_sample).mean()
-
-
-def sample_weight_fit_params(estimator, sample_weight):
-    """The ``fit`` keywords that pass ``sample_weight`` to a scikit-learn model.
-
-    Parameters
-    ----------
-    estimator : estimator
-        A regressor, or a :class:`~sklearn.pipeline.Pipeline` ending in one
-        (which then gets ``<last step>__sample_weight``).
-    sample_weight : ndarray or None
-        The weights, one per row that ``estimator`` is fitted on.
-
-    Returns
-    -------
-    fit_params : dict
-        Empty without weights.
-
-    Raises
-    ------
-    ValueError
-        If the model's ``fit`` takes no ``sample_weight``.
-    """
-    if sample_weight is None:
-        return {}
-    name, final = None, estimator
-    if isinstance(estimator, Pipeline):
-        name, final = estimator.steps[-1]
-    if not has_fit_parameter(final, "sample_weight"):
-        raise ValueError(
-            f"sample_weight was given, but {type(final).__name__}.fit takes no "
-            "sample_weight; use a tile model that does, or fit without weights."
-        )
-    return {
-        "sample_weight" if name is None else f"{name}__sample_weight": sample_weight
-    }
