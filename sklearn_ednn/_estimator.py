@@ -178,9 +178,9 @@ or regressor, default=None
         error of the energies plus ``force_weight`` times the mean squared
         error of the force components, so an error of 1 eV/Angstrom in one
         component costs as much as one of ``sqrt(force_weight)`` eV in a
-        structure's energy. On the B/C/N sheets of the benchmarks 3 improved
-        both energies and forces over an energy-only fit, and 30 the forces
-        more at some cost to the energies. Ignored without ``forces``.
+        structure's energy. Larger weights fit the forces more closely at
+        some cost to the energies (the user guide compares a few). Ignored
+        without ``forces``.
     warm_start : bool, default=False
         When True and the model was already fitted with the torch solver,
         :meth:`fit` continues training the fitted network for the net's

@@ -16,15 +16,16 @@ numpy views (:func:`pad_grid`, :func:`window_view`) and as torch tensors
 """
 
 import itertools
+from numbers import Integral
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._validation import (
     check_grid_shape,
-    check_padding,
     check_per_axis,
     spatial_ndim,
 )
@@ -419,6 +420,13 @@ class TileTransformer(TransformerMixin, BaseEstimator):
     array([7., 0., 1., 2.])
     """
 
+    _parameter_constraints = {
+        "f": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "c": [Interval(Integral, 0, None, closed="left"), tuple, list],
+        "padding": [StrOptions({"wrap", "zeros"})],
+        "channels": ["boolean"],
+    }
+
     def __init__(self, f=1, c=1, padding="wrap", channels=False):
         self.f = f
         self.c = c
@@ -435,10 +443,10 @@ class TileTransformer(TransformerMixin, BaseEstimator):
         n_spatial = spatial_ndim(X.ndim, self.channels)
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
-        check_padding(self.padding)
         check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
         return X, n_spatial, focus, context
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the tiling parameters against ``X`` and record its layout.
 

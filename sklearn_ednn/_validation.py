@@ -6,8 +6,6 @@ import numpy as np
 
 from ._sklearn_compat import _check_sample_weight
 
-PADDING_MODES = ("wrap", "zeros")
-
 
 def check_per_axis(value, name, n_spatial, *, minimum):
     """Return ``value`` as a tuple with one integer per spatial axis.
@@ -43,15 +41,6 @@ def check_per_axis(value, name, n_spatial, *, minimum):
         if v < minimum:
             raise ValueError(f"{name}={value!r} must be >= {minimum} on every axis.")
     return tuple(int(v) for v in values)
-
-
-def check_padding(padding):
-    """Raise a ValueError unless ``padding`` is a known padding mode."""
-    if padding not in PADDING_MODES:
-        raise ValueError(
-            f"padding={padding!r} is not supported; use one of {PADDING_MODES}."
-        )
-    return padding
 
 
 def spatial_ndim(X_ndim, channels):

@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, TileMLP, make_tile_net
-from sklearn_ednn._torch._forces import (
+from sklearn_ednn._torch._force_loss import (
     ForceEDNNModule,
     check_force_targets,
     image_forces,

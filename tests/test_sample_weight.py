@@ -13,7 +13,7 @@ from sklearn.tree import DecisionTreeRegressor
 from torch import nn
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
-from sklearn_ednn._torch._forces import ForceMatchingLoss
+from sklearn_ednn._torch._force_loss import ForceMatchingLoss
 from sklearn_ednn._torch._losses import SampleWeightedLoss
 from sklearn_ednn._torch._module import TrainingOutput
 from sklearn_ednn.callbacks import RefitOutputLayer

@@ -127,15 +127,17 @@ def test_tiles_to_focus_grid_rejects_wrong_tile_count():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"f": 0}, r"f=0 must be >= 1"),
-        ({"c": -1}, r"c=-1 must be >= 0"),
-        ({"f": 1.5}, r"f=1.5 must be an int"),
+        ({"f": 0}, r"The 'f' parameter of TileTransformer must be"),
+        ({"c": -1}, r"The 'c' parameter of TileTransformer must be"),
+        ({"f": 1.5}, r"The 'f' parameter of TileTransformer must be"),
+        ({"f": (1.5,)}, r"f=\(1.5,\) must be an int"),
+        ({"c": (-1,)}, r"c=\(-1,\) must be >= 0"),
         ({"c": (1, 1)}, r"gives 2 values, but the grids have 1 spatial axes"),
         (
             {"f": 3},
             r"grid axis 0 has length 4, which is not a positive multiple of f=3",
         ),
-        ({"padding": "reflect"}, r"padding='reflect' is not supported"),
+        ({"padding": "reflect"}, r"The 'padding' parameter of TileTransformer"),
     ],
 )
 def test_tile_transformer_bad_parameters(params, match):

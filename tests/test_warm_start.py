@@ -6,7 +6,7 @@ from sklearn.linear_model import Ridge
 from skorch.callbacks import Callback
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
-from sklearn_ednn._torch._forces import ForceEDNNModule
+from sklearn_ednn._torch._force_loss import ForceEDNNModule
 from sklearn_ednn.callbacks import CosineLR
 from sklearn_ednn.datasets import make_ising
 

@@ -7,7 +7,7 @@
 * ``_solver``: :func:`fit_torch`, the solver behind ``EDNNRegressor.fit``
   (offsets, target scale, warm start, the batch, the loss).
 * ``_net``: the configured skorch net (:func:`make_tile_net`) and warm starts.
-* ``_losses`` and ``_forces``: weighted losses on the sums, and the force loss.
+* ``_losses`` and ``_force_loss``: weighted losses on the sums, and the force loss.
 * ``_nets``: ready tile networks; ``_callbacks`` and ``_augmentation``: skorch
   callbacks and the periodic augmentation, public through
   :mod:`sklearn_ednn.callbacks` and :mod:`sklearn_ednn.augmentation`.

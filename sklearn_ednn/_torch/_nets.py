@@ -115,9 +115,8 @@ class TileCNN(nn.Module):
     activation : type of torch.nn.Module, default=torch.nn.ReLU
         Activation class placed after every convolution and hidden layer. A
         smooth one such as ``torch.nn.SiLU`` gives an energy with continuous
-        forces, and on atom images it learns faster than the paper's ReLU:
-        the held-out error of the ``benchmarks/atoms_paper.py`` recipe after
-        60 epochs fell from 23 to 14 meV per atom (see the user guide).
+        forces, and on atom images it learns faster than the paper's ReLU
+        (the user guide compares them).
 
     Examples
     --------

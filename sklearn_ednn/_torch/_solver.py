@@ -13,7 +13,7 @@ from sklearn.utils import check_random_state
 from .._solver_result import SolverResult
 from .._tiling import tiles_per_axis
 from ._batch import ATOM_KEYS, build_batch
-from ._forces import ForceEDNNModule, ForceMatchingLoss, check_force_targets
+from ._force_loss import ForceEDNNModule, ForceMatchingLoss, check_force_targets
 from ._losses import SampleWeightedLoss
 from ._module import EDNNModule
 from ._net import build_ednn_net, continue_training, fixed_seed

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._sklearn_compat import Interval, StrOptions, _fit_context
-from ._forces import force_targets, structure_forces
+from ._force_targets import force_targets, structure_forces
 from ._grid import check_render_parameters, check_spacing
 from ._render import render_image
 

@@ -11,8 +11,8 @@ atom's factor along ``x`` with respect to its coordinate. :func:`force_targets`
 stores, per atom, the channel, the weight, the box's first pixel per axis,
 both factors per axis, and the target force. The EDNN gathers the gradient of
 its energy with respect to the image over each box
-(:func:`sklearn_ednn._torch._forces.image_forces`), so training on forces needs no
-image drawn inside the training loop.
+(:func:`sklearn_ednn._torch._force_loss.image_forces`), so training on forces
+needs no image drawn inside the training loop.
 """
 
 import numpy as np
