@@ -15,7 +15,8 @@ remedy for machine-learned potentials, done here once:
 The benchmark reports, for the first and the new model, the held-out error on
 the MD test cells and on the structures each model's own chains visit (from
 held-out starting cells), in meV per atom, with the mean signed error (a
-hole shows as a large negative one). It saves ``results/atoms_active.json``
+hole shows as a large negative one). It saves
+``results/atoms_active/atoms_active.json``
 and the new pipeline as ``.cache/atoms_active_ednn.joblib``, which
 ``atoms_mc.py --model`` runs.
 
@@ -25,7 +26,7 @@ Usage: ``python benchmarks/atoms_active.py [--quick] [--model PATH]
 (with the same ``--quick``) first. ``--name`` names the results file and the
 new model.
 ``--probe-only`` measures the first model only (minutes, no training), into
-``results/atoms_active_probe.json``. The second fit uses the first
+``results/atoms_active/atoms_active_probe.json``. The second fit uses the first
 ``--n-train`` MD cells (default all) for ``--epochs``; ``--force-weight``
 fits it on Tersoff's forces as well (``EDNNRegressor.force_weight``), and
 ``--explored-weight`` gives each explored structure that weight relative to
@@ -40,17 +41,16 @@ only in the second fit explore once. A model fitted by
 --force-weight 30``.
 """
 
-import argparse
-import json
 import time
 from pathlib import Path
 
 import joblib
 import numpy as np
-from atoms_paper import CACHE, RESULTS, cell_counts, continued_ednn, ednn
+from _common import CACHE, cell_counts, make_parser, save_json
 from joblib import Parallel, delayed
 from sklearn.pipeline import make_pipeline
 
+from sklearn_ednn.atoms import make_atoms_ednn
 from sklearn_ednn.datasets import label_structures, make_sheets
 from sklearn_ednn.montecarlo import AtomsEDNNEnergy, atoms_metropolis
 
@@ -127,8 +127,7 @@ def print_rows(result):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser = make_parser(__doc__)
     parser.add_argument("--model", type=Path, help="the first model (a joblib file)")
     parser.add_argument(
         "--probe-only",
@@ -204,8 +203,7 @@ def main():
             "total_minutes": (time.perf_counter() - start) / 60,
         }
         print_rows(result)
-        (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
-        print(f"saved {RESULTS / name}.json")
+        print(f"saved {save_json(name, result, args)}")
         return
     explored, explored_energy = explore_first(
         first_path, starts, n_steps, n_samples, seed=1
@@ -221,9 +219,11 @@ def main():
     ]
     if args.warm_start:
         # A copy of the first model's EDNN, trained further on the new data.
-        model = continued_ednn(first_path, epochs)
+        model = joblib.load(first_path)[-1].set_params(
+            warm_start=True, estimator__max_epochs=epochs
+        )
     else:
-        model = ednn(16, epochs, batch_size=16, verbose=1)
+        model = make_atoms_ednn(max_epochs=epochs, verbose=1)
     if args.lr is not None:
         model.set_params(estimator__lr=args.lr)
     forces = None
@@ -270,11 +270,10 @@ def main():
         f"{explore_minutes:.1f} min, training {train_minutes:.1f} min, "
         f"{result['total_minutes']:.1f} min in all"
     )
-    RESULTS.mkdir(exist_ok=True)
     name = args.name or ("atoms_active_quick" if quick else "atoms_active")
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    json_path = save_json(name, result, args)
     joblib.dump(second, CACHE / f"{name}_ednn.joblib")
-    print(f"saved {RESULTS / name}.json and {CACHE / name}_ednn.joblib")
+    print(f"saved {json_path} and {CACHE / name}_ednn.joblib")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
 ``atoms_paper.py``'s model is fitted on energies alone, so its forces
 (``EDNNCalculator``, by autograd through the image) are whatever the energy
 fit leaves: about as large as the Tersoff forces themselves in error. Here
-the same recipe (``atoms_paper.ednn``: the half-width SiLU TileCNN, f = c =
-16, reference energies per element, random moves of every batch) is fitted
+the same recipe (:func:`sklearn_ednn.atoms.make_atoms_ednn`: the half-width
+SiLU TileCNN, f = c = 16, reference energies per element, random moves of
+every batch) is fitted
 on the same training sheets three ways, with the same number of epochs:
 
 * energies alone (with the output layer's refit, as in ``atoms_paper.py``);
@@ -15,7 +16,7 @@ on the same training sheets three ways, with the same number of epochs:
 It reports, on held-out sheets, the mean absolute energy error (meV per
 atom) and force error (eV/Angstrom per in-plane component, through
 ``EDNNCalculator``), and the training time per epoch, and saves
-``results/atoms_forces.json`` and the fitted pipelines as
+``results/atoms_forces/atoms_forces.json`` and the fitted pipelines as
 ``.cache/atoms_forces_<fit>.joblib`` (``atoms_active.py --probe-only
 --model`` measures how deep their Monte Carlo holes are).
 
@@ -33,26 +34,24 @@ one cosine of the learning rate from ``--lr``, the fitted weights, offsets
 and history kept), with the one weight of ``--weights``.
 """
 
-import argparse
-import json
 import time
 import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
-from atoms_paper import (
+from _common import (
     CACHE,
     PIXELS_PER_CELL,
-    RESULTS,
     SPECIES,
-    continued_ednn,
-    ednn,
+    atom_image_resolution,
+    make_parser,
+    save_json,
 )
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ednn.atoms import AtomImage, EDNNCalculator
-from sklearn_ednn.datasets import make_sheets, sheet_cell
+from sklearn_ednn.atoms import AtomImage, EDNNCalculator, make_atoms_ednn
+from sklearn_ednn.datasets import make_sheets
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
@@ -85,8 +84,7 @@ def held_out_errors(pipeline, structures, energies):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser = make_parser(__doc__)
     parser.add_argument("--n-train", type=int, help="training sheets")
     parser.add_argument("--n-test", type=int, help="held-out sheets (at most 1000)")
     parser.add_argument("--epochs", type=int, help="epochs of every fit")
@@ -130,9 +128,7 @@ def main():
     )
     train, y_train = sheets[:n_train], energy[:n_train]
     test, y_test = sheets[-n_test:], energy[-n_test:]
-    image = AtomImage(
-        tuple(sheet_cell().cell.lengths()[:2] / PIXELS_PER_CELL), species=SPECIES
-    ).fit()
+    image = AtomImage(atom_image_resolution(), species=SPECIES).fit()
     X_train = image.transform(train)
     targets = image.force_targets(train)
 
@@ -141,9 +137,12 @@ def main():
     for weight in args.weights:
         name = "energies" if weight is None else f"forces_{weight:g}"
         if args.continue_from is None:
-            model = ednn(args.focus, epochs, batch_size=16, verbose=1)
+            model = make_atoms_ednn(f=args.focus, max_epochs=epochs, verbose=1)
         else:
-            model = continued_ednn(args.continue_from, epochs)
+            # The saved pipeline's EDNN, trained `epochs` more (a warm start).
+            model = joblib.load(args.continue_from)[-1].set_params(
+                warm_start=True, estimator__max_epochs=epochs
+            )
         if args.lr is not None:
             model.set_params(estimator__lr=args.lr)
         if weight is not None:
@@ -179,7 +178,6 @@ def main():
             f"{run['force_mean_eV_per_A']:>7.3f} {run['seconds_per_epoch']:>8.1f} "
             f"{run['seconds_per_epoch'] / baseline:>5.2f}"
         )
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "quick": quick,
         "n_train": n_train,
@@ -189,8 +187,7 @@ def main():
         "test_mean_abs_force_eV_per_A": mean_force,
         "runs": runs,
     }
-    (RESULTS / f"{run_name}.json").write_text(json.dumps(result, indent=2))
-    print(f"saved {RESULTS / run_name}.json")
+    print(f"saved {save_json(run_name, result, args)}")
 
 
 if __name__ == "__main__":

@@ -16,16 +16,14 @@ benchmark reports:
   that sits too low somewhere (a hole in the learned surface) leads its own
   run there, where the potential's energy is much higher.
 
-Saves ``results/atoms_mc.json`` and ``results/atoms_mc.png``.
+Saves ``results/atoms_mc/atoms_mc.json`` and ``results/atoms_mc/atoms_mc.png``.
 
 Usage: ``python benchmarks/atoms_mc.py [--quick] [--model PATH] [--name
 NAME]``. The model defaults to ``.cache/atoms_paper_ednn.joblib``
 (``atoms_paper_quick_ednn`` with ``--quick``); run ``atoms_paper.py`` first.
-``--name`` saves the results as ``results/NAME.json`` and ``.png``.
+``--name`` saves the results as ``results/atoms_mc/NAME.json`` and ``.png``.
 """
 
-import argparse
-import json
 import time
 import warnings
 from pathlib import Path
@@ -36,6 +34,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from _common import CACHE, make_parser, save_figure, save_json
 from ase.calculators.fd import calculate_numerical_forces
 
 from sklearn_ednn.atoms import EDNNCalculator
@@ -49,8 +48,6 @@ from sklearn_ednn.montecarlo import (
 
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
 
-RESULTS = Path(__file__).parent / "results"
-CACHE = Path(__file__).parent / ".cache"
 
 TEMPERATURE = 1000.0  # K, as in the paper's figure 13
 MAX_STEP = 0.05  # Angstrom per axis
@@ -156,8 +153,7 @@ def sample_energies(model, run):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser = make_parser(__doc__)
     parser.add_argument("--model", type=Path, default=None, help="fitted pipeline")
     parser.add_argument(
         "--name", default=None, help="name of the results (default: atoms_mc)"
@@ -266,7 +262,6 @@ def main():
         )
     print(f"total {total_minutes:.1f} min")
 
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "quick": quick,
         "model": path.name,
@@ -294,7 +289,7 @@ def main():
         "paper_seconds_per_step": PAPER_SECONDS_PER_STEP,
         "target": TARGET,
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    json_path = save_json(name, result, args)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
     axes[0].plot(r, tersoff_rdf, label="Tersoff")
@@ -318,8 +313,7 @@ def main():
         yscale="log",
     )
     axes[1].legend()
-    fig.savefig(RESULTS / f"{name}.png", dpi=120)
-    print(f"saved {RESULTS / name}.json and .png")
+    print(f"saved {json_path} and {save_figure(fig, name)}")
 
 
 if __name__ == "__main__":

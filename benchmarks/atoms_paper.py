@@ -28,9 +28,11 @@ species channels' totals). In a study of training recipes with the same data
 and epochs (the user guide's atoms section) these two took the held-out error
 from 23 to 12 meV per atom.
 
+The EDNN is the package's recipe, :func:`sklearn_ednn.atoms.make_atoms_ednn`.
 Prints one table with the paper's figures beside ours, saves
-``results/atoms_paper.json`` and the figure-5/6/9-style plots as
-``results/atoms_paper.png``, and the fitted pipeline (AtomImage + EDNN) as
+``results/atoms_paper/atoms_paper.json`` and the figure-5/6/9-style plots as
+``results/atoms_paper/atoms_paper.png`` (``atoms_paper_quick.*`` with
+``--quick``), and the fitted pipeline (AtomImage + EDNN) as
 ``.cache/atoms_paper_ednn.joblib`` for ``atoms_mc.py`` (and the baseline
 as ``.cache/atoms_paper_baseline.joblib``).
 
@@ -44,12 +46,9 @@ saved JSON, ``--averaged-only`` the EDNN's averaged-tilings rows (from the
 saved model; the baseline is not saved).
 """
 
-import argparse
 import copy
-import json
 import time
 import warnings
-from pathlib import Path
 
 import joblib
 import matplotlib
@@ -57,26 +56,33 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from _common import (
+    AVERAGE_SHIFTS,
+    CACHE,
+    PIXELS_PER_CELL,
+    SPECIES,
+    atom_image_resolution,
+    cell_area,
+    cell_counts,
+    errors_mev,
+    load_json,
+    make_parser,
+    save_figure,
+    save_json,
+    transfer_cells,
+    update_json,
+)
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import make_pipeline
-from torch import nn
 
-from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
-from sklearn_ednn.atoms import AtomImage, render_image
-from sklearn_ednn.augmentation import PeriodicAugmentation
-from sklearn_ednn.callbacks import CosineLR, RefitOutputLayer
+from sklearn_ednn.atoms import AtomImage, make_atoms_ednn, render_image
 from sklearn_ednn.datasets import make_sheets, sheet_cell, tersoff_bcn
 from sklearn_ednn.inspection import predict_blurred, tile_region_mask
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
 
-RESULTS = Path(__file__).parent / "results"
-CACHE = Path(__file__).parent / ".cache"
-
-PIXELS_PER_CELL = 64
-SPECIES = (5, 6, 7)
-CELL_AREA = float(np.prod(sheet_cell().cell.lengths()[:2]))  # Angstrom^2
+CELL_AREA = cell_area()  # Angstrom^2
 
 # Paper (DFT, section 3.2.1): mean absolute error on held-out 60-atom cells.
 PAPER = {
@@ -84,7 +90,6 @@ PAPER = {
     "baseline_meV_per_A2": 2.529,
     "seconds_per_60": 0.057,
 }
-AVERAGE_SHIFTS = 4  # tilings per axis in the averaged rows: 16 in all
 TARGET = {
     "ednn_meV_per_A2": 0.5,
     "ratio_to_baseline": 0.5,
@@ -92,70 +97,6 @@ TARGET = {
     "render_60_atoms_ms": 2.0,
     "render_atoms_per_s": 1e6,
 }
-
-
-def tile_net(epochs, batch_size, verbose=0):
-    """The paper's tile CNN at half width, SiLU, on randomly moved training grids.
-
-    The output layer's refit picks its penalty on 5 contiguous folds: the
-    training cells are MD snapshots 20 fs apart, so leave-one-out would leave
-    a near copy of every left-out cell in the fit and choose no penalty.
-    """
-    return make_tile_net(
-        TileCNN,
-        module__width=0.5,
-        module__activation=nn.SiLU,
-        max_epochs=epochs,
-        batch_size=batch_size,
-        lr=1e-3,
-        callbacks=[
-            ("lr_scheduler", CosineLR()),
-            ("refit_output", RefitOutputLayer(cv=5)),
-        ],
-        iterator_train__collate_fn=PeriodicAugmentation(),
-        verbose=verbose,
-    )
-
-
-def ednn(f, epochs, batch_size, verbose=0):
-    """An EDNN on the species channels, over reference energies per element."""
-    return EDNNRegressor(
-        tile_net(epochs, batch_size, verbose),
-        f=f,
-        c=16,
-        channels=True,
-        offset="channel_totals",
-        random_state=0,
-    )
-
-
-def continued_ednn(pipeline_path, epochs):
-    """The EDNN of a saved pipeline, set to train ``epochs`` more (a warm start)."""
-    model = joblib.load(pipeline_path)[-1]
-    return model.set_params(warm_start=True, estimator__max_epochs=epochs)
-
-
-def cell_counts(quick):
-    """Training and held-out 60-atom cells, and larger cells per repeat ``k``.
-
-    Returns ``(n_train, n_test, big_counts)``; ``big_counts[k]`` cells of
-    ``k x k`` 60-atom cells make the transfer test.
-    """
-    if quick:
-        return 400, 100, {2: 4, 4: 2, 5: 2}
-    return 6000, 1000, {2: 20, 4: 10, 5: 10}
-
-
-def errors_mev(predicted, true, n_atoms, area):
-    """Mean and median absolute errors in meV per atom and per Angstrom^2."""
-    error = 1000 * np.abs(predicted - true)
-    return {
-        "mean_meV_per_atom": float(np.mean(error / n_atoms)),
-        "median_meV_per_atom": float(np.median(error / n_atoms)),
-        "mean_meV_per_A2": float(np.mean(error / area)),
-        "median_meV_per_A2": float(np.median(error / area)),
-        "mean_meV_total": float(np.mean(error)),
-    }
 
 
 def render_timings(n_repeat):
@@ -200,18 +141,15 @@ def render_timings(n_repeat):
     }
 
 
-def update_render_timings(quick):
+def update_render_timings(quick, args):
     """Re-measure the render rows only, in the saved JSON of a full run.
 
     Rendering does not depend on the trained models, so a faster renderer
     can be measured without training them again; the JSON records when.
     """
-    path = RESULTS / ("atoms_paper_quick.json" if quick else "atoms_paper.json")
-    result = json.loads(path.read_text())
+    name = "atoms_paper_quick" if quick else "atoms_paper"
     render = render_timings(20 if quick else 200)
-    result.update(render)
-    result["render_measured_separately"] = time.strftime("%Y-%m-%d %H:%M UTC")
-    path.write_text(json.dumps(result, indent=2))
+    path = update_json(name, render, args)
     modes = render["render_atoms_per_s_by_mode"]
     print(
         f"image of 60 atoms at 256x256: {render['render_60_atoms_ms']:.3f} ms; "
@@ -224,20 +162,6 @@ def update_render_timings(quick):
 def with_tilings(model, shifts):
     """A copy of a fitted EDNN that averages ``shifts`` tilings per axis."""
     return copy.deepcopy(model).set_params(average_shifts=shifts)
-
-
-def transfer_cells(big_counts):
-    """The larger cells of the transfer test: (k, structures, energies)."""
-    for k, count in big_counts.items():
-        big, big_energy = make_sheets(
-            count,
-            repeat=(k, k),
-            snapshots_per_run=1,
-            random_state=k,
-            cache_dir=CACHE,
-            n_jobs=2,
-        )
-        yield k, big, big_energy
 
 
 def averaged_errors(model, image, X_test, y_test, n_atoms, big_counts):
@@ -253,11 +177,10 @@ def averaged_errors(model, image, X_test, y_test, n_atoms, big_counts):
     return result
 
 
-def update_averaged(quick, n_train, n_test, big_counts):
+def update_averaged(quick, n_train, n_test, big_counts, args):
     """The averaged-tilings rows of the saved EDNN, into the saved JSON."""
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
-    path = RESULTS / f"{run_name}.json"
-    result = json.loads(path.read_text())
+    result = load_json(run_name)
     (_, image), (_, model) = joblib.load(CACHE / f"{run_name}_ednn.joblib").steps
     sheets, energy = make_sheets(n_train + n_test, random_state=0, cache_dir=CACHE)
     test = sheets[n_train:]
@@ -270,14 +193,13 @@ def update_averaged(quick, n_train, n_test, big_counts):
         baseline = {
             "test": errors_mev(averaged.predict(X_test), y_test, n_atoms, CELL_AREA)
         }
-    result["averaged_tilings"] = {
+    averaged = {
         "average_shifts": AVERAGE_SHIFTS,
         "ednn": averaged_errors(model, image, X_test, y_test, n_atoms, big_counts),
         "baseline": baseline,
-        "measured_separately": time.strftime("%Y-%m-%d %H:%M UTC"),
     }
-    path.write_text(json.dumps(result, indent=2))
-    print_averaged(result["averaged_tilings"], result["test"])
+    path = update_json(run_name, {"averaged_tilings": averaged}, args)
+    print_averaged(averaged, result["test"])
     print(f"updated {path}")
 
 
@@ -318,8 +240,7 @@ def blur_study(model, X, y, n_atoms, fractions=(0.1, 0.2, 0.3, 0.45)):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser = make_parser(__doc__)
     parser.add_argument(
         "--render-only",
         action="store_true",
@@ -333,7 +254,7 @@ def main():
     args = parser.parse_args()
     quick = args.quick
     if args.render_only:
-        update_render_timings(quick)
+        update_render_timings(quick, args)
         return
     n_train, n_test, big_counts = cell_counts(quick)
     epochs = 4 if quick else 60
@@ -341,7 +262,7 @@ def main():
     n_search = 200 if quick else 1500
     batch = 16
     if args.averaged_only:
-        update_averaged(quick, n_train, n_test, big_counts)
+        update_averaged(quick, n_train, n_test, big_counts, args)
         return
     run_name = "atoms_paper_quick" if quick else "atoms_paper"
     start = time.perf_counter()
@@ -349,7 +270,7 @@ def main():
     sheets, energy = make_sheets(
         n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
     )
-    resolution = tuple(sheet_cell().cell.lengths()[:2] / PIXELS_PER_CELL)
+    resolution = atom_image_resolution()
     image = AtomImage(resolution, species=SPECIES)
     images = image.fit_transform(sheets)
     n_atoms = np.array([len(s) for s in sheets])
@@ -359,7 +280,7 @@ def main():
 
     # 1. f and c on a small budget.
     search = GridSearchCV(
-        ednn(16, search_epochs, batch),
+        make_atoms_ednn(f=16, max_epochs=search_epochs, batch_size=batch),
         {"f": [16, 32], "c": [8, 16]},
         cv=ShuffleSplit(n_splits=1, test_size=0.25, random_state=0),
         scoring="neg_mean_absolute_error",
@@ -378,7 +299,7 @@ def main():
     fitted, timings = {}, {}
     for name, f in [("ednn", 16), ("baseline", PIXELS_PER_CELL)]:
         # verbose: the loss of every epoch in the log.
-        model = ednn(f, epochs, batch, verbose=1)
+        model = make_atoms_ednn(f=f, max_epochs=epochs, batch_size=batch, verbose=1)
         tic = time.perf_counter()
         fitted[name] = model.fit(X_train, y_train)
         timings[f"{name}_train_minutes"] = (time.perf_counter() - tic) / 60
@@ -515,7 +436,6 @@ def main():
         f"{total_minutes:.1f} min (data {data_seconds:.0f} s)"
     )
 
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "quick": quick,
         "n_train": n_train,
@@ -536,7 +456,7 @@ def main():
         "paper": PAPER,
         "target": TARGET,
     }
-    (RESULTS / f"{run_name}.json").write_text(json.dumps(result, indent=2))
+    json_path = save_json(run_name, result, args)
 
     fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
     per_atom_true = y_test / n_atoms[n_train:]
@@ -582,8 +502,7 @@ def main():
         yscale="log",
     )
     axes[3].legend()
-    fig.savefig(RESULTS / f"{run_name}.png", dpi=120)
-    print(f"saved {RESULTS / run_name}.json and .png")
+    print(f"saved {json_path} and {save_figure(fig, run_name)}")
 
 
 if __name__ == "__main__":

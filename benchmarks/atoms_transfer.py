@@ -7,31 +7,30 @@ and on cells 4, 16 and 25 times larger. Models fitted elsewhere
 ``atoms_paper.py``'s held-out and transfer rows, against the Tersoff energies:
 mean, median and mean signed error per atom, with one tiling and with the
 predictions averaged over 16 tilings (``average_shifts=4``), and the 25x /
-60-atom ratio of #5's transfer target.
+60-atom ratio.
 
 Usage: ``python benchmarks/atoms_transfer.py [--quick] [--model PATH]
 [--name NAME]``. The default model is ``atoms_paper.py``'s
 (``.cache/atoms_paper_ednn.joblib``, or its quick run's with ``--quick``);
-the results go to ``results/<name>.json``.
+the results go to ``results/atoms_transfer/<name>.json``.
 """
 
-import argparse
-import json
+import copy
 import time
 import warnings
 from pathlib import Path
 
 import joblib
 import numpy as np
-from atoms_paper import (
+from _common import (
     AVERAGE_SHIFTS,
     CACHE,
-    CELL_AREA,
-    RESULTS,
+    cell_area,
     cell_counts,
     errors_mev,
+    make_parser,
+    save_json,
     transfer_cells,
-    with_tilings,
 )
 
 from sklearn_ednn.datasets import make_sheets
@@ -47,12 +46,13 @@ def scored_sets(quick):
     ``n_test`` of its MD sheets, and its transfer cells.
     """
     n_train, n_test, big_counts = cell_counts(quick)
+    area = cell_area()
     sheets, energy = make_sheets(
         n_train + n_test, random_state=0, cache_dir=CACHE, n_jobs=2
     )
-    yield "60 atoms", sheets[n_train:], energy[n_train:], CELL_AREA
+    yield "60 atoms", sheets[n_train:], energy[n_train:], area
     for k, big, big_energy in transfer_cells(big_counts):
-        yield f"{k * k}x", big, big_energy, k * k * CELL_AREA
+        yield f"{k * k}x", big, big_energy, k * k * area
 
 
 def scores(predicted, structures, energies, area):
@@ -69,10 +69,9 @@ def scores(predicted, structures, energies, area):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the quick run's cells")
+    parser = make_parser(__doc__)
     parser.add_argument("--model", type=Path, help="a saved AtomImage + EDNN pipeline")
-    parser.add_argument("--name", help="name of the JSON in results/")
+    parser.add_argument("--name", help="name of the JSON in results/atoms_transfer/")
     args = parser.parse_args()
     run = "atoms_paper_quick" if args.quick else "atoms_paper"
     path = args.model or CACHE / f"{run}_ednn.joblib"
@@ -85,7 +84,7 @@ def main():
     tic = time.perf_counter()
     (_, image), (_, model) = joblib.load(path).steps
     # The same EDNN with its predictions averaged over 16 tilings.
-    averaged = with_tilings(model, AVERAGE_SHIFTS)
+    averaged = copy.deepcopy(model).set_params(average_shifts=AVERAGE_SHIFTS)
     results = {}
     for label, structures, energies, area in scored_sets(args.quick):
         images = image.transform(structures)
@@ -117,7 +116,6 @@ def main():
         f"25x / 60-atom mean error per atom: {ratio['one_tiling']:.2f} "
         f"(16 tilings {ratio['averaged_16_tilings']:.2f}); target <= 1.5"
     )
-    RESULTS.mkdir(exist_ok=True)
     result = {
         "model": path.name,
         "quick": args.quick,
@@ -125,10 +123,8 @@ def main():
         "sets": results,
         "transfer_ratio_25x": ratio,
         "minutes": (time.perf_counter() - tic) / 60,
-        "date": time.strftime("%Y-%m-%d %H:%M UTC"),
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
-    print(f"saved {RESULTS / name}.json")
+    print(f"saved {save_json(name, result, args)}")
 
 
 if __name__ == "__main__":

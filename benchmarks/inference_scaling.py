@@ -1,8 +1,9 @@
 """Inference scaling: time per tile against grid size, and parallel speed-up.
 
 Fits the default EDNN (f=1, c=1) briefly on 8x8 Ising lattices, then predicts
-single lattices of growing side L. Prints one table and saves JSON next to this
-script (``results/inference_scaling.json``):
+single lattices of growing side L. Prints one table and saves JSON
+(``results/inference_scaling/inference_scaling.json``, ``inference_scaling_quick``
+with ``--quick``):
 
 * time per tile at each L relative to the smallest L (1.0 means exactly linear
   time in the number of tiles);
@@ -15,13 +16,10 @@ script (``results/inference_scaling.json``):
 Usage: ``python benchmarks/inference_scaling.py [--quick]``.
 """
 
-import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
 import torch
+from _common import make_parser, save_json
 from threadpoolctl import threadpool_limits
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
@@ -44,9 +42,7 @@ def matmul_gflops(n=2048, repeat=3):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller grids")
-    args = parser.parse_args()
+    args = make_parser(__doc__).parse_args()
     sizes = [32, 64, 128, 256] if args.quick else [64, 128, 256, 512, 1024, 2048]
     repeat = 2 if args.quick else 3
 
@@ -108,18 +104,16 @@ def main():
         f"{net_gflops / gflops:.2f} of a 2048^3 float64 matmul ({gflops:.1f} GFLOP/s)"
     )
 
-    out = Path(__file__).parent / "results" / "inference_scaling.json"
-    out.parent.mkdir(exist_ok=True)
+    name = "inference_scaling_quick" if args.quick else "inference_scaling"
     result = {
         "rows": rows,
         "matmul_gflops": gflops,
         "tile_net_gflops": net_gflops,
         "tile_net_vs_matmul": net_gflops / gflops,
         "quick": args.quick,
-        "machine": {"cpus": torch.get_num_threads(), "platform": platform.platform()},
+        "torch_threads": torch.get_num_threads(),
     }
-    out.write_text(json.dumps(result, indent=2))
-    print(f"saved {out}")
+    print(f"saved {save_json(name, result, args)}")
 
 
 if __name__ == "__main__":

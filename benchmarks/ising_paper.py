@@ -4,31 +4,26 @@ Trains EDNNs with f=1 and context c = 1, 2, 3 on 8x8 Ising lattices, lets
 ``GridSearchCV`` choose the context on a validation split, refits the chosen model
 on the whole training set, and evaluates it on held-out 8x8 lattices and on 128x128
 lattices sampled at Tc with Swendsen-Wang. Prints one table with the paper's
-figures beside ours, saves ``results/ising_paper.json`` and the paper-style plots
-(predicted vs true and error vs true, 8x8 and 128x128) as
-``results/ising_paper.png``.
+figures beside ours, saves ``results/ising_paper/ising_paper.json`` and the
+paper-style plots (predicted vs true and error vs true, 8x8 and 128x128) as
+``results/ising_paper/ising_paper.png`` (``ising_paper_quick.*`` with ``--quick``).
 
 Usage: ``python benchmarks/ising_paper.py [--quick]``. The full run uses 100 000
 training lattices; ``--quick`` runs a small version in a few minutes.
 """
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from _common import CACHE, make_parser, save_figure, save_json
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn.datasets import CRITICAL_TEMPERATURE, make_ising
-
-RESULTS = Path(__file__).parent / "results"
-CACHE = Path(__file__).parent / ".cache"
 
 # Paper, section 3.1: median absolute error of the total energy, in J.
 PAPER = {"c=1": 0.028, "c=2": 1.090, "c=3": 14.816, "128x128": 2.055}
@@ -41,9 +36,7 @@ def errors(y_pred, y_true):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
-    args = parser.parse_args()
+    args = make_parser(__doc__).parse_args()
     quick = args.quick
     n_train = 5000 if quick else 100_000
     # Choosing c trains three networks (c=3's is 7 times the work of c=1's per
@@ -147,7 +140,6 @@ def main():
         f"target <= 90 min"
     )
 
-    RESULTS.mkdir(exist_ok=True)
     name = "ising_paper_quick" if quick else "ising_paper"
     result = {
         "quick": quick,
@@ -167,7 +159,7 @@ def main():
         "examples_per_second": examples_per_second,
         "total_minutes": total_seconds / 60,
     }
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2))
+    json_path = save_json(name, result, args)
 
     fig, axes = plt.subplots(2, 2, figsize=(9, 7), constrained_layout=True)
     for column, (label, truth, pred, n) in enumerate(
@@ -182,8 +174,7 @@ def main():
         axes[1, column].plot(truth / n, (pred - truth), ".", ms=2)
         axes[1, column].axhline(0, color="k", lw=0.7)
         axes[1, column].set(xlabel="true E / N [J]", ylabel="predicted - true E [J]")
-    fig.savefig(RESULTS / f"{name}.png", dpi=120)
-    print(f"saved {RESULTS / (name + '.json')} and {RESULTS / (name + '.png')}")
+    print(f"saved {json_path} and {save_figure(fig, name)}")
 
 
 if __name__ == "__main__":

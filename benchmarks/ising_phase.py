@@ -8,16 +8,13 @@ bootstrap error bar over replicas. Also measured: EDNN-driven flips per second a
 L = 64 (local re-evaluation, with and without memoised tile scores) against full
 re-evaluation of the lattice for every flip.
 
-Prints one table, saves ``results/ising_phase.json`` and ``results/ising_phase.png``
-next to this script.
+Prints one table, saves ``results/ising_phase/ising_phase.json`` and
+``results/ising_phase/ising_phase.png`` (``ising_phase_quick.*`` with ``--quick``).
 
 Usage: ``python benchmarks/ising_phase.py [--quick] [--model model.joblib]``.
 """
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import joblib
 import matplotlib
@@ -26,6 +23,7 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from _common import make_parser, save_figure, save_json
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn.datasets import CRITICAL_TEMPERATURE, make_ising
@@ -36,8 +34,6 @@ from sklearn_ednn.montecarlo import (
     ising_metropolis,
     ising_observables,
 )
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def fit_model(quick):
@@ -77,8 +73,7 @@ def flip_rates(model, size=64, n_chains=8, sweeps=2):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    parser = make_parser(__doc__)
     parser.add_argument("--model", help="joblib file of a fitted EDNNRegressor")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     args = parser.parse_args()
@@ -171,7 +166,7 @@ def main():
     )
     print(f"whole study: {total / 60:.1f} min (model {fit_seconds / 60:.1f} min)")
 
-    RESULTS.mkdir(exist_ok=True)
+    name = "ising_phase_quick" if args.quick else "ising_phase"
     result = {
         "quick": args.quick,
         "sizes": sizes,
@@ -186,7 +181,7 @@ def main():
         "model_fit_minutes": fit_seconds / 60,
         "onsager_tc": CRITICAL_TEMPERATURE,
     }
-    (RESULTS / "ising_phase.json").write_text(json.dumps(result, indent=2))
+    json_path = save_json(name, result, args)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
     for name, obs in curves.items():
@@ -207,8 +202,7 @@ def main():
         ax.axvline(CRITICAL_TEMPERATURE, color="k", lw=0.6)
         ax.set(xlabel="T [J / k_B]", ylabel=label)
     axes[0].legend(fontsize=7)
-    fig.savefig(RESULTS / "ising_phase.png", dpi=120)
-    print(f"saved {RESULTS / 'ising_phase.json'} and {RESULTS / 'ising_phase.png'}")
+    print(f"saved {json_path} and {save_figure(fig, name)}")
 
 
 if __name__ == "__main__":
