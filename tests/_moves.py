@@ -19,10 +19,10 @@ def compare_local_and_full(model, atoms, n_moves, *, accept_every=1, seed=0):
     for step in range(n_moves):
         atom = rng.integers(len(atoms))
         trial = local.positions[atom] + np.r_[rng.uniform(-0.3, 0.3, 2), 0.0]
-        delta_local, delta_full = local.propose(atom, trial), full.propose(atom, trial)
+        move = (atom, trial)
+        delta_local, delta_full = local.propose(move), full.propose(move)
         assert delta_local == pytest.approx(delta_full, rel=1e-9, abs=1e-9)
-        if step % accept_every == 0:
-            local.accept()
-            full.accept()
-    local.reject()
+        accepted = step % accept_every == 0
+        local.accept(accepted)
+        full.accept(accepted)
     return local

@@ -29,7 +29,9 @@ def periodic_cases(draw):
     k = draw(st.integers(2, 3 if n_spatial < 3 else 2))
     kind = draw(st.sampled_from(sorted(TILE_MODELS)))
     seed = draw(st.integers(0, 1000))
-    return n_spatial, f, c, channels, n_channels, tiles, k, kind, seed
+    # Tilings averaged per axis: any divisor of f.
+    shifts = draw(st.sampled_from([d for d in (1, 2) if f % d == 0]))
+    return n_spatial, f, c, channels, n_channels, tiles, k, kind, seed, shifts
 
 
 # Untrained and trained networks, and classical models on both solvers.
@@ -42,7 +44,9 @@ TILE_MODELS = {
 }
 
 
-def _fit_random_model(n_spatial, f, c, channels, n_channels, tiles, kind, seed):
+def _fit_random_model(
+    n_spatial, f, c, channels, n_channels, tiles, kind, seed, shifts=1
+):
     rng = np.random.RandomState(seed)
     shape = (12,) + (tiles * f,) * n_spatial + ((n_channels,) if channels else ())
     X = rng.choice([-1.0, 1.0], size=shape)
@@ -55,15 +59,15 @@ def _fit_random_model(n_spatial, f, c, channels, n_channels, tiles, kind, seed):
         random_state=seed,
         n_rounds=3,
     )
-    return model.fit(X, y), X
+    return model.fit(X, y).set_params(average_shifts=shifts), X
 
 
 @settings(max_examples=50, deadline=None)
 @given(periodic_cases())
 def test_periodic_repetition_multiplies_prediction(case):
-    n_spatial, f, c, channels, n_channels, tiles, k, epochs, seed = case
+    n_spatial, f, c, channels, n_channels, tiles, k, epochs, seed, shifts = case
     model, X = _fit_random_model(
-        n_spatial, f, c, channels, n_channels, tiles, epochs, seed
+        n_spatial, f, c, channels, n_channels, tiles, epochs, seed, shifts
     )
     x = X[:3]
     reps = (1,) + (k,) * n_spatial + ((1,) if channels else ())
@@ -81,9 +85,9 @@ def test_periodic_repetition_multiplies_prediction(case):
 @settings(max_examples=50, deadline=None)
 @given(periodic_cases(), st.integers(-3, 3), st.data())
 def test_roll_by_multiple_of_focus_leaves_prediction(case, m, data):
-    n_spatial, f, c, channels, n_channels, tiles, _, epochs, seed = case
+    n_spatial, f, c, channels, n_channels, tiles, _, epochs, seed, shifts = case
     model, X = _fit_random_model(
-        n_spatial, f, c, channels, n_channels, tiles, epochs, seed
+        n_spatial, f, c, channels, n_channels, tiles, epochs, seed, shifts
     )
     axis = data.draw(st.integers(1, n_spatial))
     rolled = np.roll(X, m * f, axis=axis)

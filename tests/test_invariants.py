@@ -156,15 +156,18 @@ def test_ising_local_deltas_are_differences_of_predict(ising_models, tiling):
     energy = EDNNEnergy(model)
     spins = np.random.RandomState(2).choice(np.array([-1, 1], np.int8), (2, 8, 8))
     np.testing.assert_allclose(energy.start(spins), model.predict(spins), rtol=1e-12)
-    before = model.predict(spins)
-    for sites in site_groups(spins.shape[1:], energy.spacing(spins.shape[1:])):
-        delta = energy.delta(spins, sites)
+    rng = np.random.RandomState(3)
+    for sites in site_groups(spins.shape[1:], energy.move_separation(spins.shape[1:])):
+        before = model.predict(spins)
+        delta = energy.propose(sites)
         for k, site in enumerate(sites):
             flipped = spins.copy()
             flipped[(slice(None),) + tuple(site)] *= -1
             expected = model.predict(flipped) - before
             np.testing.assert_allclose(delta[:, k], expected, atol=1e-9)
-        energy.accept(np.zeros(delta.shape, dtype=bool), sites)
+        # Accept some flips: the energy flips its lattices and keeps up.
+        energy.accept(rng.random_sample(delta.shape) < 0.3)
+        np.testing.assert_allclose(energy.energy_, model.predict(spins), atol=1e-8)
 
 
 @pytest.mark.parametrize("tiling", TILINGS, ids=lambda t: f"f{t[0]}-shifts{t[1]}")
@@ -181,7 +184,7 @@ def test_ising_chain_energy_is_predict_of_its_lattices(ising_models, tiling):
     )
     final = run.spins.reshape(-1, 8, 8)
     np.testing.assert_allclose(
-        run.energy[..., -1].reshape(-1), model.predict(final), atol=1e-8
+        run.energies[..., -1].reshape(-1), model.predict(final), atol=1e-8
     )
 
 
@@ -235,11 +238,11 @@ def test_atoms_local_deltas_are_differences_of_predict(atoms_model, sheet, shift
         moved = current.copy()
         moved.positions[atom] = trial
         expected = model.predict([moved])[0] - model.predict([current])[0]
-        assert energy.propose(atom, trial) == pytest.approx(expected, abs=1e-9)
+        assert energy.propose((atom, trial)) == pytest.approx(expected, abs=1e-9)
+        energy.accept(step % 2 == 0)
         if step % 2 == 0:
-            energy.accept()
             current = moved
-    energy.reject()
+    assert energy.energy_ == pytest.approx(model.predict([current])[0], rel=1e-12)
 
 
 @pytest.mark.parametrize("shifts", [1, 2, 4])

@@ -39,12 +39,13 @@ def test_local_reevaluation_equals_full_reevaluation(f, c, size):
     spins = np.random.RandomState(2).choice(np.array([-1, 1], np.int8), (3, size, size))
     total = energy.start(spins)
     np.testing.assert_allclose(total, model.predict(spins), rtol=1e-10)
-    for sites in site_groups(spins.shape[1:], energy.spacing(spins.shape[1:])):
-        delta = energy.delta(spins, sites)
+    before = model.predict(spins)
+    for sites in site_groups(spins.shape[1:], energy.move_separation(spins.shape[1:])):
+        delta = energy.propose(sites)
         for k, site in enumerate(sites):
             flipped = spins.copy()
             flipped[(slice(None),) + tuple(site)] *= -1
-            expected = model.predict(flipped) - model.predict(spins)
+            expected = model.predict(flipped) - before
             np.testing.assert_allclose(delta[:, k], expected, atol=1e-9)
 
 
@@ -70,7 +71,7 @@ def test_cached_energy_follows_the_chain(exact_ednn):
     )
     final = run.spins.reshape(-1, 8, 8)
     np.testing.assert_allclose(
-        run.energy[..., -1].reshape(-1), exact_ednn.predict(final), atol=1e-8
+        run.energies[..., -1].reshape(-1), exact_ednn.predict(final), atol=1e-8
     )
     np.testing.assert_array_equal(
         run.magnetisation[..., -1].reshape(-1), final.reshape(4, -1).sum(axis=1)
@@ -98,7 +99,7 @@ def test_detailed_balance_on_a_tiny_lattice(driver, exact_ednn):
         n_burn_in=50,
         random_state=3,
     )
-    per_replica = run.energy[0].mean(axis=1)
+    per_replica = run.energies[0].mean(axis=1)
     standard_error = per_replica.std(ddof=1) / np.sqrt(len(per_replica))
     assert abs(per_replica.mean() - _boltzmann_mean_energy(T)) < 4 * standard_error
 
@@ -144,7 +145,7 @@ def test_memoised_tile_scores_give_the_same_chain():
             random_state=1,
         )
         runs[memoize].n_scored = energy.n_scored_
-    np.testing.assert_allclose(runs[True].energy, runs[False].energy, rtol=1e-9)
+    np.testing.assert_allclose(runs[True].energies, runs[False].energies, rtol=1e-9)
     np.testing.assert_array_equal(runs[True].spins, runs[False].spins)
     # At most 2**9 distinct 3x3 patterns ever reach the network.
     assert runs[True].n_scored <= 512 < runs[False].n_scored
@@ -164,12 +165,12 @@ def test_replica_exchange_keeps_every_temperature_boltzmann():
     )
     assert 0.1 < run.exchange_acceptance < 1.0
     for i, T in enumerate(temperatures):
-        per_replica = run.energy[i].mean(axis=1)
+        per_replica = run.energies[i].mean(axis=1)
         standard_error = per_replica.std(ddof=1) / np.sqrt(len(per_replica))
         assert abs(per_replica.mean() - _boltzmann_mean_energy(T)) < 4 * standard_error
     # Measurements follow the temperatures: the last one matches the final spins.
     final = run.spins.reshape(-1, 4, 4)
-    np.testing.assert_allclose(run.energy[..., -1].reshape(-1), ising_energy(final))
+    np.testing.assert_allclose(run.energies[..., -1].reshape(-1), ising_energy(final))
 
 
 def test_initial_lattices_can_be_given():
@@ -209,3 +210,39 @@ def test_binder_crossing_finds_onsagers_temperature():
     assert abs(tc - CRITICAL_TEMPERATURE) < max(3 * error, 0.03 * CRITICAL_TEMPERATURE)
     with pytest.raises(ValueError, match="same temperatures"):
         binder_crossing(runs[0], ising_metropolis(None, [2.0], size=4, n_sweeps=2))
+
+
+def test_both_samplers_return_one_result_type():
+    from sklearn_ednn.datasets import sheet_cell, tersoff_bcn
+    from sklearn_ednn.montecarlo import (
+        CalculatorEnergy,
+        MonteCarloResult,
+        atoms_metropolis,
+    )
+
+    spins = ising_metropolis(None, [2.0], size=4, n_sweeps=3, n_burn_in=0)
+    atoms = atoms_metropolis(
+        sheet_cell(),
+        CalculatorEnergy(tersoff_bcn()),
+        temperature=500,
+        n_steps=20,
+        sample_interval=10,
+        random_state=0,
+    )
+    for run in (spins, atoms):
+        assert isinstance(run, MonteCarloResult)
+        assert 0 <= run.acceptance <= 1 and run.seconds_per_step > 0
+        assert run.energies.ndim >= 1
+    with pytest.raises(ValueError, match="structures come from atoms_metropolis"):
+        spins.structures(sheet_cell())
+
+
+def test_the_exact_energy_flips_its_lattices_and_keeps_its_total():
+    energy = ExactIsingEnergy(J=0.5)
+    spins = np.random.RandomState(0).choice(np.array([-1, 1], np.int8), (3, 6, 6))
+    np.testing.assert_allclose(energy.start(spins), ising_energy(spins, J=0.5))
+    rng = np.random.RandomState(1)
+    for sites in site_groups((6, 6), energy.move_separation((6, 6))):
+        delta = energy.propose(sites)
+        energy.accept(rng.random_sample(delta.shape) < 0.5)
+    np.testing.assert_allclose(energy.energy_, ising_energy(spins, J=0.5))

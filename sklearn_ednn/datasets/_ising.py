@@ -9,6 +9,8 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
+from .._metropolis_rule import metropolis_accept
+
 __all__ = ["ising_energy", "make_ising", "CRITICAL_TEMPERATURE"]
 
 #: Critical temperature of the square-lattice Ising model, ``2 / ln(1 + sqrt(2))``
@@ -71,8 +73,7 @@ def _metropolis_sweeps(spins, beta, J, n_sweeps, rng, verbose):
                 for shift in (1, -1)
             )
             delta = 2.0 * J * spins * field
-            accept = rng.random_sample(spins.shape) < np.exp(-beta * delta)
-            spins[accept & sublattice] *= -1
+            spins[metropolis_accept(delta, beta, rng) & sublattice] *= -1
 
 
 def _swendsen_wang_sweeps(spins, beta, J, n_sweeps, rng, verbose):

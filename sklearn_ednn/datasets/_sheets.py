@@ -138,7 +138,7 @@ def label_structures(structures, calculator=None):
     """Label structures with the energies and forces of a potential.
 
     Labels any structures, for example those a fitted model's own Monte Carlo
-    run visits (:meth:`~sklearn_ednn.montecarlo.AtomsMonteCarloResult.structures`),
+    run visits (:meth:`~sklearn_ednn.montecarlo.MonteCarloResult.structures`),
     so that they can join a training set: the usual remedy for a
     machine-learned energy that is too low where no training structure was.
 

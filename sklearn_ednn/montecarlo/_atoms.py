@@ -1,16 +1,15 @@
 """Metropolis Monte Carlo of atoms with single-atom moves.
 
-Two energies answer the same three calls (``start``, ``propose``, ``accept``):
-:class:`AtomsEDNNEnergy` keeps the image and every tile's contribution, and
-after a move redraws only the moved atom's box of pixels and re-scores only
-the tiles whose window meets it; :class:`CalculatorEnergy` asks an ASE
-calculator (the reference potential) for the whole energy. The sampler,
+Two energies follow the Monte Carlo energy protocol (``start``, ``propose``,
+``accept``; see ``_sampler``) with one replica and one move at a time, a move
+being ``(index, position)``: :class:`AtomsEDNNEnergy` keeps the image and every
+tile's score, and after a move redraws only the moved atom's box of pixels and
+re-scores only the tiles whose window meets it; :class:`CalculatorEnergy` asks
+an ASE calculator (the reference potential) for the whole energy. The sampler,
 :func:`atoms_metropolis`, runs either on equal terms.
 """
 
-import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -20,10 +19,10 @@ from ..atoms._fitted import check_atoms_model
 from ..atoms._grid import check_render_parameters
 from ..atoms._render import _axis_pixels, gaussian_windows, render_image
 from ..atoms._transformer import structure_arrays
+from ._sampler import MonteCarloResult, metropolis_steps
 
 __all__ = [
     "AtomsEDNNEnergy",
-    "AtomsMonteCarloResult",
     "CalculatorEnergy",
     "atoms_metropolis",
     "radial_distribution",
@@ -57,7 +56,7 @@ class AtomsEDNNEnergy:
 
     Attributes
     ----------
-    energy_ : float
+    energy_ : ndarray of shape (1,)
         The current total energy.
     n_scored_ : int
         Tiles sent to the tile network since :meth:`start`.
@@ -136,7 +135,7 @@ class AtomsEDNNEnergy:
 
         Returns
         -------
-        energy : float
+        energy : ndarray of shape (1,)
             The model's total energy, equal to its ``predict`` on the image.
         """
         positions, self.numbers, self.cell = structure_arrays(atoms)
@@ -151,9 +150,9 @@ class AtomsEDNNEnergy:
         self.raw = self._score_all(self.grid)
         channel_of = {int(z): k for k, z in enumerate(image.species or ())}
         self.channel = np.array([channel_of.get(int(z), 0) for z in self.numbers])
-        self.energy_ = self._total()
+        self.energy_ = np.array([self._total()])
         self._pending = None
-        return self.energy_
+        return self.energy_.copy()
 
     # -- one atom's box ---------------------------------------------------------
 
@@ -175,25 +174,24 @@ class AtomsEDNNEnergy:
     def _add_box(self, indices, box, channel, sign):
         np.add.at(self.grid, (*np.ix_(*indices), channel), sign * box)
 
-    def propose(self, index, position):
-        """Energy change of moving atom ``index`` to ``position``.
+    def propose(self, move):
+        """Energy change of moving one atom.
 
         The move is pending until :meth:`accept`; the next :meth:`propose`
-        (or :meth:`reject`) discards it.
+        discards it.
 
         Parameters
         ----------
-        index : int
-            The atom to move.
-        position : array-like of shape (3,)
-            Its new Cartesian position, in Angstrom.
+        move : tuple of (int, array-like of shape (3,))
+            The atom's index and its new Cartesian position, in Angstrom.
 
         Returns
         -------
-        delta : float
+        delta : ndarray of shape (1, 1)
             New total energy minus the current one.
         """
-        self.reject()
+        self._discard()
+        index, position = move
         position = np.asarray(position, dtype=np.float64)
         if not self.local:
             positions = self.positions.copy()
@@ -201,7 +199,7 @@ class AtomsEDNNEnergy:
             grid = self._draw(positions)
             raw = self._score_all(grid)
             self._pending = ("full", index, position, grid, raw)
-            return self._total(raw) - self.energy_
+            return np.array([[self._total(raw) - self.energy_[0]]])
         number, channel = self.numbers[index], self.channel[index]
         old = self._box(self.positions[index], number)
         new = self._box(position, number)
@@ -224,25 +222,33 @@ class AtomsEDNNEnergy:
             rescored.append((touched, raw))
         # The number of tiles is unchanged: no offset in the difference.
         mean_change = np.array([change / self.tiling.n_tilings])
-        delta = float(self.tiling.to_target(mean_change, 0)[0])
+        delta = self.tiling.to_target(mean_change, 0)
         self._pending = ("local", index, position, (saved, channel), rescored)
-        return delta
+        return delta.reshape(1, 1)
 
     def _touched_tiles(self, pixels, axis, shift):
         """Tiles along ``axis`` whose window (focus plus context) holds a pixel."""
         touched = self.tiling.touching_tiles(pixels, axis, self.shape[axis], shift)
         return np.flatnonzero(touched.any(axis=0))
 
-    def accept(self):
-        """Make the pending move the current state.
+    def accept(self, accepted):
+        """Apply the pending move if ``accepted``, else discard it.
+
+        Parameters
+        ----------
+        accepted : bool or array-like of bool of shape (1, 1)
+            Whether to apply the move of the last :meth:`propose`.
 
         Returns
         -------
-        energy : float
+        energy : ndarray of shape (1,)
             The new total energy.
         """
         if self._pending is None:
             raise RuntimeError("No pending move: call propose first.")
+        if not _one_move(accepted):
+            self._discard()
+            return self.energy_
         kind, index, position, first, second = self._pending
         if kind == "full":
             self.grid, self.raw = first, second
@@ -251,11 +257,11 @@ class AtomsEDNNEnergy:
                 self.raw[k][np.ix_(*touched)] = raw
         self.positions[index] = position
         self._pending = None
-        self.energy_ = self._total()
+        self.energy_ = np.array([self._total()])
         return self.energy_
 
-    def reject(self):
-        """Discard the pending move, if any."""
+    def _discard(self):
+        """Discard the pending move, if any, restoring the image exactly."""
         if self._pending is None:
             return
         kind, _, _, first, _ = self._pending
@@ -264,6 +270,17 @@ class AtomsEDNNEnergy:
             for indices, values in reversed(saved):
                 self.grid[(*np.ix_(*indices), channel)] = values
         self._pending = None
+
+
+def _one_move(accepted):
+    """Whether the one move of a single-replica energy is accepted."""
+    accepted = np.asarray(accepted, dtype=bool)
+    if accepted.size != 1:
+        raise ValueError(
+            f"accepted has shape {accepted.shape}; an atoms energy has one "
+            "replica and one move: pass a bool or an array of shape (1, 1)."
+        )
+    return bool(accepted.reshape(()))
 
 
 class CalculatorEnergy:
@@ -277,7 +294,7 @@ class CalculatorEnergy:
 
     Attributes
     ----------
-    energy_ : float
+    energy_ : ndarray of shape (1,)
         The current total energy.
     """
 
@@ -294,106 +311,57 @@ class CalculatorEnergy:
 
         Returns
         -------
-        energy : float
+        energy : ndarray of shape (1,)
             The calculator's total energy.
         """
         self.atoms = atoms.copy()
         self.atoms.calc = self.calculator
         self.positions = self.atoms.get_positions()
-        self.energy_ = float(self.atoms.get_potential_energy())
+        self.energy_ = np.array([float(self.atoms.get_potential_energy())])
         self._pending = None
-        return self.energy_
+        return self.energy_.copy()
 
-    def propose(self, index, position):
-        """Energy change of moving atom ``index`` to ``position``.
+    def propose(self, move):
+        """Energy change of moving one atom.
 
         Parameters
         ----------
-        index : int
-            The atom to move.
-        position : array-like of shape (3,)
-            Its new position, in Angstrom.
+        move : tuple of (int, array-like of shape (3,))
+            The atom's index and its new position, in Angstrom.
 
         Returns
         -------
-        delta : float
+        delta : ndarray of shape (1, 1)
             New total energy minus the current one.
         """
+        index, position = move
         positions = self.positions.copy()
         positions[index] = position
         self.atoms.set_positions(positions)
         energy = float(self.atoms.get_potential_energy())
         self._pending = (positions, energy)
-        return energy - self.energy_
+        return np.array([[energy - self.energy_[0]]])
 
-    def accept(self):
-        """Make the pending move the current state.
-
-        Returns
-        -------
-        energy : float
-            The new total energy.
-        """
-        self.positions, self.energy_ = self._pending
-        self._pending = None
-        return self.energy_
-
-    def reject(self):
-        """Discard the pending move, if any."""
-        self._pending = None
-
-
-@dataclass
-class AtomsMonteCarloResult:
-    """Samples, acceptance and timing of one :func:`atoms_metropolis` run.
-
-    Parameters
-    ----------
-    positions : ndarray of shape (n_samples, n_atoms, 3)
-        Positions every ``sample_interval`` steps.
-    energies : ndarray of shape (n_samples,)
-        The sampler's energy at those steps.
-    acceptance : float
-        Fraction of accepted moves.
-    seconds_per_step : float
-        Wall time per attempted move.
-    """
-
-    positions: np.ndarray
-    energies: np.ndarray
-    acceptance: float
-    seconds_per_step: float
-
-    def structures(self, atoms):
-        """The samples as structures, to label and add to a training set.
-
-        A model's own Monte Carlo run goes where its energy is too low; these
-        structures, labelled by the reference potential (see
-        :func:`sklearn_ednn.datasets.label_structures`), teach it otherwise.
+    def accept(self, accepted):
+        """Apply the pending move if ``accepted``, else discard it.
 
         Parameters
         ----------
-        atoms : ase.Atoms
-            The run's starting structure (its cell and atomic numbers).
+        accepted : bool or array-like of bool of shape (1, 1)
+            Whether to apply the move of the last :meth:`propose`.
 
         Returns
         -------
-        structures : list of ase.Atoms
-            One copy of ``atoms`` per sample, at the sampled positions,
-            without a calculator.
+        energy : ndarray of shape (1,)
+            The new total energy.
         """
-        if self.positions.shape[1] != len(atoms):
-            raise ValueError(
-                f"The samples have {self.positions.shape[1]} atoms but the "
-                f"structure has {len(atoms)}; pass the run's starting structure."
-            )
-        structures = []
-        for positions in self.positions:
-            structure = atoms.copy()
-            structure.calc = None
-            structure.set_positions(positions)
-            structures.append(structure)
-        return structures
+        if self._pending is None:
+            raise RuntimeError("No pending move: call propose first.")
+        if _one_move(accepted):
+            positions, energy = self._pending
+            self.positions, self.energy_ = positions, np.array([energy])
+        self._pending = None
+        return self.energy_
 
 
 def atoms_metropolis(
@@ -413,14 +381,14 @@ def atoms_metropolis(
     Each step picks an atom at random and moves it by a uniform random
     displacement of at most ``max_step`` per axis (in the xy plane when
     ``planar``); the move is accepted with probability
-    ``min(1, exp(-dE / kT))``.
+    ``min(1, exp(-dE / kT))`` (the package's one Metropolis loop).
 
     Parameters
     ----------
     atoms : ase.Atoms
         Starting structure; not modified.
     energy : AtomsEDNNEnergy or CalculatorEnergy
-        The energy, with ``start``, ``propose`` and ``accept``.
+        The energy (the Monte Carlo energy protocol, one replica).
     temperature : float
         Temperature in kelvin (energies in eV).
     n_steps : int
@@ -438,8 +406,12 @@ def atoms_metropolis(
 
     Returns
     -------
-    result : AtomsMonteCarloResult
-        Sampled positions and energies, acceptance rate and time per step.
+    result : MonteCarloResult
+        ``positions`` (every ``sample_interval`` steps, shape (n_samples,
+        n_atoms, 3)), ``energies`` (the sampler's energy at those steps),
+        ``acceptance`` (fraction of accepted moves) and ``seconds_per_step``
+        (wall time per attempted move); ``structures(atoms)`` gives the
+        samples as structures.
 
     Examples
     --------
@@ -461,27 +433,32 @@ def atoms_metropolis(
         )
     rng = check_random_state(random_state)
     beta = 1.0 / (BOLTZMANN_EV * temperature)
-    current = energy.start(atoms)
+    energy.start(atoms)
     positions = np.array(atoms.get_positions(), dtype=np.float64)
     n_atoms = len(positions)
     moved_axes = 2 if planar else 3
+
+    def moves():
+        """One random displacement of one random atom per step."""
+        for _ in range(n_steps):
+            index = rng.randint(n_atoms)
+            trial = positions[index].copy()
+            trial[:moved_axes] += rng.uniform(-max_step, max_step, moved_axes)
+            yield index, trial
+
     samples, energies, accepted = [], [], 0
+    steps = metropolis_steps(energy, moves(), beta, rng)
     tic = time.perf_counter()
     for step in tqdm(range(1, n_steps + 1), disable=not verbose, desc="Monte Carlo"):
-        index = rng.randint(n_atoms)
-        trial = positions[index].copy()
-        trial[:moved_axes] += rng.uniform(-max_step, max_step, moved_axes)
-        delta = energy.propose(index, trial)
-        if delta <= 0 or rng.uniform() < math.exp(-beta * delta):
-            current = energy.accept()
+        (index, trial), _, accept = next(steps)
+        if accept[0, 0]:
             positions[index] = trial
             accepted += 1
         if step % sample_interval == 0:
             samples.append(positions.copy())
-            energies.append(current)
+            energies.append(float(energy.energy_[0]))
     seconds = time.perf_counter() - tic
-    energy.reject()
-    return AtomsMonteCarloResult(
+    return MonteCarloResult(
         positions=np.array(samples).reshape(-1, n_atoms, 3),
         energies=np.array(energies),
         acceptance=accepted / n_steps,
@@ -497,7 +474,7 @@ def radial_distribution(atoms, positions, *, rmax=4.0, nbins=80):
     atoms : ase.Atoms
         The structure (cell, periodicity and species) the samples belong to.
     positions : ndarray of shape (n_samples, n_atoms, 3)
-        Sampled positions, for example :attr:`AtomsMonteCarloResult.positions`.
+        Sampled positions, for example ``atoms_metropolis(...).positions``.
     rmax : float, default=4.0
         Largest distance, in Angstrom; under half the smallest periodic cell
         length.

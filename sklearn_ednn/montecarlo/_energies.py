@@ -1,11 +1,12 @@
-"""Energies that a Metropolis sampler can change one site at a time.
+"""Energies of spin lattices that a Metropolis sampler changes a site at a time.
 
-Both classes answer the same questions for a batch of lattices (replicas):
-the total energy, and the energy change of flipping a group of sites that do
-not influence each other. :class:`EDNNEnergy` re-evaluates only the tiles whose
-window contains a flipped site, from a cache of every tile's contribution;
-:class:`ExactIsingEnergy` is the nearest-neighbour Hamiltonian, so that the same
-sampler can run with both on equal terms.
+Both classes follow the Monte Carlo energy protocol (``start``, ``propose``,
+``accept``; see ``_sampler``) for a batch of lattices (replicas): a move is a
+group of sites that do not influence each other, flipped in every replica.
+:class:`EDNNEnergy` re-evaluates only the tiles whose window contains a
+flipped site, from a cache of every tile's score; :class:`ExactIsingEnergy` is
+the nearest-neighbour Hamiltonian, so that the same sampler runs with both on
+equal terms.
 """
 
 import itertools
@@ -18,14 +19,14 @@ from ..datasets import ising_energy
 __all__ = ["EDNNEnergy", "ExactIsingEnergy", "site_groups"]
 
 
-def site_groups(shape, spacing):
+def site_groups(shape, separation):
     """Split the sites of a periodic lattice into groups updated together.
 
     Parameters
     ----------
     shape : tuple of int
         Lattice shape.
-    spacing : tuple of int
+    separation : tuple of int
         Smallest allowed distance, per axis, between two sites of a group (in
         at least one axis): sites closer than that influence each other.
 
@@ -34,10 +35,10 @@ def site_groups(shape, spacing):
     groups : list of ndarray of shape (n_sites_in_group, n_dims)
         Site coordinates; every site is in exactly one group. The stride per
         axis is the smallest divisor of the lattice side that is at least the
-        spacing, so the pattern is consistent across the periodic boundary.
+        separation, so the pattern is consistent across the periodic boundary.
     """
     strides = []
-    for length, minimum in zip(shape, spacing):
+    for length, minimum in zip(shape, separation):
         stride = next(
             s for s in range(min(minimum, length), length + 1) if length % s == 0
         )
@@ -50,6 +51,12 @@ def site_groups(shape, spacing):
     return groups
 
 
+def _flip(spins, sites, accepted):
+    """Flip, in place, the accepted sites of a group in every replica."""
+    replicas, k = np.nonzero(accepted)
+    spins[(replicas,) + tuple(sites[k].T)] *= -1
+
+
 class ExactIsingEnergy:
     """Nearest-neighbour Ising energy ``E = -J sum_<ij> s_i s_j``, periodic.
 
@@ -57,12 +64,17 @@ class ExactIsingEnergy:
     ----------
     J : float, default=1.0
         Coupling.
+
+    Attributes
+    ----------
+    energy_ : ndarray of shape (n_replicas,)
+        The current total energies.
     """
 
     def __init__(self, J=1.0):
         self.J = J
 
-    def spacing(self, shape):
+    def move_separation(self, shape):
         """Return the distance per axis beyond which two flips are independent.
 
         Parameters
@@ -72,13 +84,13 @@ class ExactIsingEnergy:
 
         Returns
         -------
-        spacing : tuple of int
+        separation : tuple of int
             2 per axis: only nearest neighbours interact.
         """
         return (2,) * len(shape)
 
     def start(self, spins):
-        """Compute the total energy of every replica.
+        """Keep the lattices (flipped in place from now on); return their energies.
 
         Parameters
         ----------
@@ -90,15 +102,15 @@ class ExactIsingEnergy:
         energy : ndarray of shape (n_replicas,)
             Total energies.
         """
-        return ising_energy(spins, J=self.J)
+        self.spins = spins
+        self.energy_ = np.asarray(ising_energy(spins, J=self.J), dtype=np.float64)
+        return self.energy_.copy()
 
-    def delta(self, spins, sites):
+    def propose(self, sites):
         """Compute the energy change of flipping each site, in every replica.
 
         Parameters
         ----------
-        spins : ndarray of shape (n_replicas, L1, ..., Ld)
-            Spin configurations.
         sites : ndarray of shape (n_sites, d)
             Sites of one group (see :func:`site_groups`).
 
@@ -107,7 +119,7 @@ class ExactIsingEnergy:
         delta : ndarray of shape (n_replicas, n_sites)
             Energy change of flipping each site alone.
         """
-        shape = spins.shape[1:]
+        spins, shape = self.spins, self.spins.shape[1:]
         index = tuple(sites.T)
         field = 0
         for axis in range(len(shape)):
@@ -115,18 +127,26 @@ class ExactIsingEnergy:
                 neighbour = list(index)
                 neighbour[axis] = (sites[:, axis] + step) % shape[axis]
                 field = field + spins[(slice(None),) + tuple(neighbour)]
-        return 2.0 * self.J * spins[(slice(None),) + index] * field
+        self._pending = (sites, 2.0 * self.J * spins[(slice(None),) + index] * field)
+        return self._pending[1]
 
-    def accept(self, accepted, sites):
-        """Record accepted flips (nothing to do: this energy keeps no cache).
+    def accept(self, accepted):
+        """Flip the accepted sites of the last :meth:`propose`.
 
         Parameters
         ----------
         accepted : ndarray of bool of shape (n_replicas, n_sites)
-            Which flips of the last :meth:`delta` were accepted.
-        sites : ndarray of shape (n_sites, d)
-            The sites of the last :meth:`delta`.
+            Which flips to apply.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_replicas,)
+            The new total energies.
         """
+        sites, delta = self._pending
+        _flip(self.spins, sites, accepted)
+        self.energy_ = self.energy_ + np.where(accepted, delta, 0.0).sum(axis=1)
+        return self.energy_
 
 
 class EDNNEnergy:
@@ -151,6 +171,8 @@ class EDNNEnergy:
 
     Attributes
     ----------
+    energy_ : ndarray of shape (n_replicas,)
+        The current total energies.
     n_scored_ : int
         Number of tiles sent to the model so far (memoised look-ups excluded).
     """
@@ -171,7 +193,7 @@ class EDNNEnergy:
         self._table = np.full(2**n_sites, np.nan) if memoize and n_sites <= 20 else None
         self.n_scored_ = 0
 
-    def spacing(self, shape):
+    def move_separation(self, shape):
         """Return the distance per axis beyond which two flips share no tile.
 
         Parameters
@@ -181,19 +203,20 @@ class EDNNEnergy:
 
         Returns
         -------
-        spacing : tuple of int
+        separation : tuple of int
             The tile side ``f + 2c`` per axis: no window of any tiling holds
             two sites that far apart.
         """
         return self.tiling.tile_shape
 
     def start(self, spins):
-        """Cache every tile's raw score and compute the total energies.
+        """Keep the lattices, cache every tile's raw score, return the energies.
 
         Parameters
         ----------
         spins : ndarray of shape (n_replicas, L1, ..., Ld)
-            Spin configurations; every ``Li`` a multiple of ``f``.
+            Spin configurations, flipped in place from now on; every ``Li`` a
+            multiple of ``f``.
 
         Returns
         -------
@@ -202,6 +225,7 @@ class EDNNEnergy:
         """
         tiling = self.tiling
         grids = tiling.as_grids(spins)
+        self.spins = spins
         self.shape = spins.shape[1:]
         self.n_tiles = tiling.n_tiles(self.shape)
         # raw[k, r, t]: tile t of replica r in tiling k.
@@ -214,7 +238,8 @@ class EDNNEnergy:
             ]
         )
         self._plans = {}
-        return self._total(self.raw)
+        self.energy_ = self._total(self.raw)
+        return self.energy_.copy()
 
     def _total(self, raw):
         """Total energies from the cached raw scores (n_tilings, R, n_tiles)."""
@@ -283,7 +308,7 @@ class EDNNEnergy:
             scores = self._table[codes]
         return scores
 
-    def delta(self, spins, sites):
+    def propose(self, sites):
         """Compute the energy change of flipping each site, in every replica.
 
         Only the tiles whose window contains a site are re-scored, in every
@@ -291,8 +316,6 @@ class EDNNEnergy:
 
         Parameters
         ----------
-        spins : ndarray of shape (n_replicas, L1, ..., Ld)
-            Spin configurations, as cached by :meth:`start` and :meth:`accept`.
         sites : ndarray of shape (n_sites, d)
             Sites of one group (see :func:`site_groups`).
 
@@ -301,9 +324,9 @@ class EDNNEnergy:
         delta : ndarray of shape (n_replicas, n_sites)
             The model's energy change of flipping each site alone.
         """
-        n_replicas = spins.shape[0]
-        flat = spins.reshape(n_replicas, -1)
-        change, self._pending = 0.0, []
+        n_replicas = self.spins.shape[0]
+        flat = self.spins.reshape(n_replicas, -1)
+        change, rescored = 0.0, []
         for k, shift in enumerate(self.tiling.shifts):
             tile_ids, valid, window_ids, hit = self._plan(sites, shift)
             windows = flat[:, window_ids]  # (R, n, K, W)
@@ -312,25 +335,34 @@ class EDNNEnergy:
             new = new.reshape((n_replicas,) + tile_ids.shape)
             old = self.raw[k][:, tile_ids]
             change = change + np.where(valid[None], new - old, 0.0).sum(axis=2)
-            self._pending.append((tile_ids, valid, new))
+            rescored.append((tile_ids, valid, new))
         # Same tiles before and after: no offset in the difference.
         mean_change = change[..., None] / self.tiling.n_tilings
-        return self.tiling.to_target(mean_change, 0)[..., 0]
+        delta = self.tiling.to_target(mean_change, 0)[..., 0]
+        self._pending = (sites, delta, rescored)
+        return delta
 
-    def accept(self, accepted, sites):
-        """Write the new tile scores of accepted flips into the cache.
+    def accept(self, accepted):
+        """Flip the accepted sites of the last :meth:`propose`; cache their tiles.
 
         Parameters
         ----------
         accepted : ndarray of bool of shape (n_replicas, n_sites)
-            Which flips of the last :meth:`delta` were accepted.
-        sites : ndarray of shape (n_sites, d)
-            The sites of the last :meth:`delta`.
+            Which flips to apply.
+
+        Returns
+        -------
+        energy : ndarray of shape (n_replicas,)
+            The new total energies.
         """
-        for k, (tile_ids, valid, new) in enumerate(self._pending):
+        sites, delta, rescored = self._pending
+        for k, (tile_ids, valid, new) in enumerate(rescored):
             mask = accepted[:, :, None] & valid[None]
             replicas = np.broadcast_to(
                 np.arange(len(accepted))[:, None, None], mask.shape
             )
             ids = np.broadcast_to(tile_ids[None], mask.shape)
             self.raw[k][replicas[mask], ids[mask]] = new[mask]
+        _flip(self.spins, sites, accepted)
+        self.energy_ = self.energy_ + np.where(accepted, delta, 0.0).sum(axis=1)
+        return self.energy_

@@ -7,6 +7,7 @@ from sklearn.utils import Bunch, check_random_state
 from tqdm.auto import tqdm
 
 from ._energies import EDNNEnergy, ExactIsingEnergy, site_groups
+from ._sampler import MonteCarloResult, metropolis_steps
 
 __all__ = ["ising_metropolis", "ising_observables"]
 
@@ -74,14 +75,14 @@ def ising_metropolis(
 
     Returns
     -------
-    result : Bunch
-        ``energy`` and ``magnetisation`` of shape (n_temperatures, n_replicas,
-        n_sweeps) (totals, the energy as the driving model sees it),
-        ``temperatures``, ``n_sites``, ``spins`` (final lattices, shape
-        (n_temperatures, n_replicas, size, ...)), ``flips_per_second``
-        (attempted flips per second of sampling), ``acceptance`` and
-        ``exchange_acceptance``. Measurements are filed by temperature, whichever
-        chain holds it.
+    result : MonteCarloResult
+        ``energies`` and ``magnetisation`` of shape (n_temperatures,
+        n_replicas, n_sweeps) (totals, the energy as the driving model sees
+        it), ``temperatures``, ``n_sites``, ``spins`` (final lattices, shape
+        (n_temperatures, n_replicas, size, ...)), ``acceptance``,
+        ``seconds_per_step`` (per attempted flip, sampling only),
+        ``flips_per_second`` (its inverse) and ``exchange_acceptance``.
+        Measurements are filed by temperature, whichever chain holds it.
 
     Examples
     --------
@@ -105,32 +106,21 @@ def ising_metropolis(
     # exchange permutes chains between temperatures, never their spins.
     slot = np.arange(n_chains).reshape(n_temperatures, n_replicas)
     beta = np.repeat(1.0 / temperatures, n_replicas)[:, None]
-    groups = site_groups(shape, energy.spacing(shape))
-    total = energy.start(spins)
+    groups = site_groups(shape, energy.move_separation(shape))
+    # The energy keeps the lattices and flips them as moves are accepted.
+    energy.start(spins)
     n_sites = int(np.prod(shape))
     energies = np.empty((n_temperatures, n_replicas, n_sweeps))
     magnetisations = np.empty((n_temperatures, n_replicas, n_sweeps))
     accepted_count, attempted, sampling_time = 0, 0, 0.0
     swaps_accepted, swaps_attempted = 0, 0
-    chains = np.arange(n_chains)[:, None]
-    # Fancy index of every group's sites in every chain, built once.
-    flip_index = [
-        (chains,) + tuple(sites.T[:, None, :].repeat(n_chains, axis=1))
-        for sites in groups
-    ]
     for sweep in tqdm(range(n_burn_in + n_sweeps), disable=not verbose, desc="sweeps"):
         start = time.perf_counter()
-        for sites, index in zip(groups, flip_index):
-            delta = energy.delta(spins, sites)
-            accept = rng.random_sample(delta.shape) < np.exp(
-                -beta * np.maximum(delta, 0)
-            )
-            energy.accept(accept, sites)
-            spins[index] = np.where(accept, -spins[index], spins[index])
-            total = total + np.where(accept, delta, 0.0).sum(axis=1)
+        for _, _, accept in metropolis_steps(energy, groups, beta, rng):
             accepted_count += int(accept.sum())
             attempted += accept.size
         sampling_time += time.perf_counter() - start
+        total = energy.energy_
         if exchange_every and n_temperatures > 1 and (sweep + 1) % exchange_every == 0:
             accepted_swaps = _exchange(slot, total, temperatures, sweep % 2, rng)
             swaps_accepted += accepted_swaps
@@ -141,14 +131,15 @@ def ising_metropolis(
             magnetisations[..., sweep - n_burn_in] = spins.reshape(n_chains, -1).sum(
                 axis=1
             )[slot]
-    return Bunch(
-        energy=energies,
+    return MonteCarloResult(
+        energies=energies,
         magnetisation=magnetisations,
         temperatures=temperatures,
         n_sites=n_sites,
         spins=spins[slot],
-        flips_per_second=attempted / max(sampling_time, 1e-12),
         acceptance=accepted_count / max(attempted, 1),
+        seconds_per_step=sampling_time / max(attempted, 1),
+        flips_per_second=attempted / max(sampling_time, 1e-12),
         exchange_acceptance=swaps_accepted / max(swaps_attempted, 1),
     )
 
@@ -211,7 +202,7 @@ def ising_observables(run):
 
     Parameters
     ----------
-    run : Bunch
+    run : MonteCarloResult
         Output of :func:`ising_metropolis`.
 
     Returns
@@ -239,7 +230,7 @@ def ising_observables(run):
         values, errors = [], []
         for i, T in enumerate(run.temperatures):
             m = run.magnetisation[i].astype(np.float64)
-            value, error = _jackknife(function, run.energy[i], m, T)
+            value, error = _jackknife(function, run.energies[i], m, T)
             values.append(value)
             errors.append(error)
         out[name] = np.array(values)
@@ -274,7 +265,7 @@ def binder_crossing(small, large, *, n_bootstrap=200, random_state=None):
 
     Parameters
     ----------
-    small, large : Bunch
+    small, large : MonteCarloResult
         Outputs of :func:`ising_metropolis` for two lattice sizes on the same
         temperatures.
     n_bootstrap : int, default=200
