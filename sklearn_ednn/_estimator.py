@@ -419,7 +419,7 @@ or regressor, default=None
         """
         feature_names = _get_feature_names(X)
         X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=True)
-        n_spatial, focus, context = self._layout(X)
+        _, focus, context = self._layout(X)
         grids = X if self.channels else X[..., np.newaxis]
         y_2d = y.reshape(len(y), -1).astype(np.float64)
         sample_weight = check_sample_weight(sample_weight, X)

@@ -41,21 +41,22 @@ def check_atoms_model(model, image=None):
             f"image must be the AtomImage the EDNN was fitted on; got {image!r}."
         )
     check_is_fitted(model)
-    if getattr(model, "solver_", None) != "torch":
+    tiling = model.tiling_
+    if tiling.module is None:
         raise ValueError(
             "Forces and local re-evaluation need a torch tile model; this EDNN "
             f"was trained with solver={getattr(model, 'solver_', None)!r}."
         )
-    if model.n_outputs_ != 1 or model.padding != "wrap":
+    if tiling.n_outputs != 1 or tiling.padding != "wrap":
         raise ValueError(
             "An energy model has one output and periodic padding; got "
-            f"{model.n_outputs_} outputs and padding={model.padding!r}."
+            f"{tiling.n_outputs} outputs and padding={tiling.padding!r}."
         )
     n_channels = 1 if image.species is None else len(image.species)
-    if n_channels != model.n_channels_ or model.n_spatial_dims_ != image.n_dims:
+    n_axes = len(tiling.focus)
+    if n_channels != tiling.n_channels or n_axes != image.n_dims:
         raise ValueError(
             f"The image has {n_channels} channels and {image.n_dims} axes, but the "
-            f"EDNN was fitted on {model.n_channels_} channels and "
-            f"{model.n_spatial_dims_} axes."
+            f"EDNN was fitted on {tiling.n_channels} channels and {n_axes} axes."
         )
     return model, image
