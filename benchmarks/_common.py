@@ -70,7 +70,10 @@ def provenance(args=None):
         "command": " ".join(command),
         "arguments": arguments,
         "commit": _git("rev-parse", "HEAD"),
-        "uncommitted_changes": bool(_git("status", "--porcelain", "--", "..")),
+        # Edits of the package or the scripts since that commit (results aside).
+        "uncommitted_source_changes": bool(
+            _git("status", "--porcelain", "--", "../sklearn_ednn", "*.py")
+        ),
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),

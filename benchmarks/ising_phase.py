@@ -166,7 +166,7 @@ def main():
     )
     print(f"whole study: {total / 60:.1f} min (model {fit_seconds / 60:.1f} min)")
 
-    name = "ising_phase_quick" if args.quick else "ising_phase"
+    run_name = "ising_phase_quick" if args.quick else "ising_phase"
     result = {
         "quick": args.quick,
         "sizes": sizes,
@@ -181,7 +181,7 @@ def main():
         "model_fit_minutes": fit_seconds / 60,
         "onsager_tc": CRITICAL_TEMPERATURE,
     }
-    json_path = save_json(name, result, args)
+    json_path = save_json(run_name, result, args)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
     for name, obs in curves.items():
@@ -202,7 +202,7 @@ def main():
         ax.axvline(CRITICAL_TEMPERATURE, color="k", lw=0.6)
         ax.set(xlabel="T [J / k_B]", ylabel=label)
     axes[0].legend(fontsize=7)
-    print(f"saved {json_path} and {save_figure(fig, name)}")
+    print(f"saved {json_path} and {save_figure(fig, run_name)}")
 
 
 if __name__ == "__main__":
