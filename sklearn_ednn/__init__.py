@@ -9,7 +9,7 @@ size.
 from ._estimator import EDNNRegressor
 from ._fitted_tiling import FittedTiling
 from ._tiling import TileTransformer, tiles_to_focus_grid
-from ._torch import EDNNModule, TileCNN, TileMLP, make_tile_net
+from ._torch import EDNNModule, TileCNN, TileFCN, TileMLP, make_tile_net
 
 __version__ = "0.1.0.dev0"
 
@@ -18,6 +18,7 @@ __all__ = [
     "EDNNRegressor",
     "FittedTiling",
     "TileCNN",
+    "TileFCN",
     "TileMLP",
     "TileTransformer",
     "make_tile_net",

@@ -15,7 +15,7 @@ from joblib import cpu_count, effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
-from ._tiling import pad_grid, window_view
+from ._tiling import pad_grid, padded_rows, window_view
 
 
 def plan_items(n_samples, tiles_per_axis, max_tiles):
@@ -64,19 +64,30 @@ def _padded_bands(X, items, focus, context, padding):
 
 
 def _score_band(band, focus, context, scorer, max_tiles, reduce):
-    """Tile one padded band and score it in batches of at most ``max_tiles``."""
-    views = window_view(band, focus, context)
+    """Score one padded band in batches of at most ``max_tiles`` tiles.
+
+    A scorer with ``scores_padded`` (a fully convolutional tile network) gets
+    each batch as a padded sub-band, rows and halo, and cuts no tiles; any
+    other gets a contiguous copy of the batch's tiles.
+    """
+    views = window_view(band, focus, context)  # a view: no copy
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
+    padded = getattr(scorer, "scores_padded", False)
     scores = None
     for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles):
-        batch = np.array(views[s0:s1, r0:r1])  # contiguous copy of these tiles only
-        part = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
+        if padded:
+            rows = padded_rows(r0, r1, focus, context)
+            part = scorer.score_padded(band[s0:s1, rows])
+            shape = part.shape[1 + n_spatial :]
+        else:
+            batch = np.array(views[s0:s1, r0:r1])  # a copy of these tiles only
+            part = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
+            shape = part.shape[1:]
+            part = part.reshape(batch.shape[: 1 + n_spatial] + shape)
         if scores is None:
-            scores = np.empty(tiles_shape + part.shape[1:])
-        scores[s0:s1, r0:r1] = part.reshape(
-            batch.shape[: 1 + n_spatial] + part.shape[1:]
-        )
+            scores = np.empty(tiles_shape + shape)
+        scores[s0:s1, r0:r1] = part
     if reduce:
         return scores.reshape(tiles_shape[0], -1, scores.shape[-1]).sum(axis=1)
     return scores

@@ -275,12 +275,66 @@ def window_view(padded, focus, context):
     return windows[step]
 
 
+def padded_rows(first, stop, focus, context):
+    """The rows of a padded grid that tile rows ``first`` to ``stop`` read.
+
+    Parameters
+    ----------
+    first, stop : int
+        Range of tile indices along the first spatial axis.
+    focus, context : tuple of int
+        Focus and context per spatial axis.
+
+    Returns
+    -------
+    rows : slice
+        Padded positions ``first f`` to ``stop f + 2 c`` (exclusive) of that
+        axis: the tiles' focus rows and their halo.
+    """
+    return slice(first * focus[0], stop * focus[0] + 2 * context[0])
+
+
+def torch_pad(x, context, padding):
+    """Pad a batch of channel-last torch grids for tiling.
+
+    The torch twin of :func:`pad_grid`: the same padding indices
+    (:func:`padded_indices`), so that gradients flow.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+        The grids.
+    context : tuple of int
+        Context per spatial axis.
+    padding : {"wrap", "zeros"}
+        Padding mode.
+
+    Returns
+    -------
+    padded : torch.Tensor of shape (n_samples, L1 + 2 c1, ..., Ld + 2 cd, n_channels)
+        The padded grids.
+    """
+    import torch
+
+    for axis, c in enumerate(context):
+        if c == 0:
+            continue
+        length = x.shape[axis + 1]
+        indices, inside = padded_indices(0, length, length, c, padding)
+        x = x.index_select(axis + 1, torch.as_tensor(indices, device=x.device))
+        if not inside.all():
+            shape = [1] * x.ndim
+            shape[axis + 1] = -1
+            x = x * torch.as_tensor(inside, dtype=x.dtype, device=x.device).view(shape)
+    return x
+
+
 def torch_tiles(x, focus, context, padding):
     """Tiles of a batch of channel-last grids, as torch tensors.
 
-    The torch twin of :func:`window_view`: the same padding indices
-    (:func:`padded_indices`), the same order, built with ``Tensor.unfold`` so
-    that gradients flow.
+    The torch twin of :func:`window_view`: the grids padded by
+    :func:`torch_pad`, the same order, built with ``Tensor.unfold`` so that
+    gradients flow.
 
     Parameters
     ----------
@@ -296,21 +350,53 @@ def torch_tiles(x, focus, context, padding):
     tiles : torch.Tensor of shape (n_samples, T1, ..., Td, n_channels, w1, ..., wd)
         The tiles, ``Ti = Li / fi`` and ``wi = fi + 2 ci``.
     """
-    import torch
-
-    for axis, c in enumerate(context):
-        if c == 0:
-            continue
-        length = x.shape[axis + 1]
-        indices, inside = padded_indices(0, length, length, c, padding)
-        x = x.index_select(axis + 1, torch.as_tensor(indices, device=x.device))
-        if not inside.all():
-            shape = [1] * x.ndim
-            shape[axis + 1] = -1
-            x = x * torch.as_tensor(inside, dtype=x.dtype, device=x.device).view(shape)
+    x = torch_pad(x, context, padding)
     for axis, (f, w) in enumerate(zip(focus, tile_shape(focus, context))):
         x = x.unfold(axis + 1, w, f)
     return x
+
+
+def unpadded(padded, context):
+    """The grid inside padded channel-last grids (numpy or torch), a view.
+
+    Parameters
+    ----------
+    padded : ndarray or torch.Tensor of shape (n, P1, ..., Pd, n_channels)
+        Grids padded by ``context`` on both sides of every spatial axis.
+    context : tuple of int
+        Context per spatial axis.
+
+    Returns
+    -------
+    grids : ndarray or torch.Tensor of shape (n, P1 - 2 c1, ..., n_channels)
+        The positions that are not padding.
+    """
+    inner = tuple(slice(c, n - c) for c, n in zip(context, padded.shape[1:-1]))
+    return padded[(slice(None),) + inner]
+
+
+def focus_sums(grids, focus):
+    """Sums of channel-last grids (numpy or torch) over every focus region.
+
+    Parameters
+    ----------
+    grids : ndarray or torch.Tensor of shape (n, L1, ..., Ld, n_channels)
+        Grids (not padded); every ``Li`` a multiple of ``fi``.
+    focus : tuple of int
+        Focus per spatial axis.
+
+    Returns
+    -------
+    sums : ndarray or torch.Tensor of shape (n, T1, ..., Td, n_channels)
+        ``sums[s, t]`` is the sum of grid ``s`` over the focus region of tile
+        ``t``, per channel.
+    """
+    n, *lengths, n_channels = grids.shape
+    split = [n]
+    for length, f in zip(lengths, focus):
+        split += [length // f, f]
+    regions = grids.reshape(*split, n_channels)
+    return regions.sum(tuple(range(2, 2 * len(focus) + 1, 2)))
 
 
 def tiles_to_focus_grid(values, grid_shape, f):

@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
 from sklearn.tree import DecisionTreeRegressor
 
-from sklearn_ednn import EDNNRegressor, TileCNN, make_tile_net
+from sklearn_ednn import EDNNRegressor, TileCNN, TileFCN, make_tile_net
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
 from sklearn_ednn.datasets import make_ising, sheet_cell, tersoff_bcn
 from sklearn_ednn.inspection import predict_blurred
@@ -30,10 +30,13 @@ from sklearn_ednn.montecarlo import (
 )
 from sklearn_ednn.montecarlo._energies import site_groups
 
-# A torch network, a model linear in its parameters and boosted trees: one of
-# each solver.
+# A torch network (tiled, and fully convolutional), a model linear in its
+# parameters and boosted trees: every solver and both torch scoring paths.
 TILE_MODELS = {
     "torch": lambda: make_tile_net(max_epochs=1, batch_size=8),
+    "torch fcn": lambda: make_tile_net(
+        TileFCN, module__filters=4, max_epochs=1, batch_size=8
+    ),
     "linear": lambda: make_pipeline(PolynomialFeatures(2), Ridge(1e-3)),
     "boosting": lambda: DecisionTreeRegressor(max_depth=3),
 }
@@ -291,7 +294,7 @@ def test_calculator_energy_is_predict_and_forces_its_gradient(
 def test_blur_with_nothing_blurred_is_predict(ising_models, tiling):
     model = ising_models[tiling]
     X, _ = make_ising(3, size=16, random_state=3)
-    nothing = np.zeros(tuple(f + 2 * c for f, c in zip(model.focus_, model.context_)))
+    nothing = np.zeros(model.tiling_.tile_shape)
     np.testing.assert_allclose(
         predict_blurred(model, X, nothing.astype(bool)), model.predict(X), rtol=1e-12
     )

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._tiling import tile_shape, torch_tiles
+from .._tiling import focus_sums, tile_shape, torch_pad, torch_tiles, unpadded
 from ._batch import batch_grids, batch_sample_weight
 
 __all__ = ["EDNNModule", "TorchTileScorer", "TrainingOutput", "module_device"]
@@ -124,6 +124,7 @@ class EDNNModule(nn.Module):
         else:
             sizes = {
                 "tile_shape": tile_shape(self.focus, self.context),
+                "focus": self.focus,
                 "n_channels": ednn_n_channels,
                 "n_outputs": ednn_n_outputs,
             }
@@ -178,6 +179,9 @@ class EDNNModule(nn.Module):
             offset of each tile's focus region when there is one.
         """
         out = self.tile_module(tiles)
+        if self.fully_convolutional:
+            # A map over one position per tile: (n_tiles, n_outputs, 1, ..., 1).
+            out = out.reshape(out.shape[0], out.shape[1], -1)[..., 0]
         if out.ndim == 1:
             out = out[:, None]
         if out.shape != (tiles.shape[0], self.n_outputs):
@@ -193,6 +197,36 @@ class EDNNModule(nn.Module):
             ]
             out = out + self._offset(focus.sum(dim=tuple(range(2, tiles.ndim))))
         return out
+
+    @property
+    def fully_convolutional(self):
+        """Whether the tile network scores whole padded grids (see ``TileFCN``)."""
+        return bool(getattr(self.tile_module, "fully_convolutional", False))
+
+    def score_padded(self, padded):
+        """Score every tile of padded grids at once, with no tile cut out.
+
+        Only for a fully convolutional tile network (:attr:`fully_convolutional`),
+        whose output on a padded grid is the map of its tiles' contributions.
+
+        Parameters
+        ----------
+        padded : torch.Tensor of shape (n, L1 + 2 c1, ..., Ld + 2 cd, n_channels)
+            Channel-last grids padded by the context (or bands of them with
+            their halo).
+
+        Returns
+        -------
+        contributions : torch.Tensor of shape (n, T1, ..., Td, n_outputs)
+            Every tile's score, channel offset included: what
+            :meth:`score_tiles` gives for each tile.
+        """
+        maps = self.tile_module(torch.movedim(padded, -1, 1))
+        contributions = torch.movedim(maps, 1, -1)
+        if self.channel_offset is not None:
+            regions = focus_sums(unpadded(padded, self.context), self.focus)
+            contributions = contributions + self._offset(regions)
+        return contributions
 
     def _offset(self, channel_totals):
         """The channel offset of regions with ``channel_totals`` (n, n_channels)."""
@@ -239,10 +273,14 @@ class EDNNModule(nn.Module):
             In training with weights: the totals and the weights, for the
             criterion.
         """
-        tiles = torch_tiles(X, self.focus, self.context, self.padding)
         n_samples, n_spatial = X.shape[0], len(self.focus)
-        flat = tiles.reshape((-1,) + tiles.shape[1 + n_spatial :])
-        contributions = self.score_tiles(flat)
+        if self.fully_convolutional:
+            padded = torch_pad(X, self.context, self.padding)
+            contributions = self.score_padded(padded)
+        else:
+            tiles = torch_tiles(X, self.focus, self.context, self.padding)
+            flat = tiles.reshape((-1,) + tiles.shape[1 + n_spatial :])
+            contributions = self.score_tiles(flat)
         totals = contributions.reshape(n_samples, -1, self.n_outputs).sum(dim=1)
         if sample_weight is None or not torch.is_grad_enabled():
             return totals
@@ -278,13 +316,37 @@ class TorchTileScorer:
         # Ship the fitted module only; each process converts its own copy.
         return {"module": self.module, "dtype": self.dtype, "_converted": None}
 
-    def __call__(self, tiles):
-        """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
+    @property
+    def scores_padded(self):
+        """Whether :meth:`score_padded` scores padded bands without tiles."""
+        return self.module.fully_convolutional
+
+    def _run(self, method, array):
+        """``method`` of the converted module on ``array``, back as float64."""
         dtype = getattr(torch, self.dtype)
         if self._converted is None:
             self._converted = copy.deepcopy(self.module).to(dtype).eval()
         device = module_device(self._converted)
         with torch.inference_mode():
-            batch = torch.as_tensor(tiles)
-            out = self._converted.score_tiles(batch.to(device=device, dtype=dtype))
+            batch = torch.as_tensor(array).to(device=device, dtype=dtype)
+            out = getattr(self._converted, method)(batch)
         return out.cpu().numpy().astype(np.float64, copy=False)
+
+    def __call__(self, tiles):
+        """Contributions of ``tiles``, an array (n_tiles, n_channels, *tile)."""
+        return self._run("score_tiles", tiles)
+
+    def score_padded(self, padded):
+        """Contributions of every tile of padded channel-last bands.
+
+        Parameters
+        ----------
+        padded : ndarray of shape (n, P1, ..., Pd, n_channels)
+            Bands padded by the context.
+
+        Returns
+        -------
+        contributions : ndarray of shape (n, T1, ..., Td, n_outputs)
+            See :meth:`EDNNModule.score_padded`.
+        """
+        return self._run("score_padded", padded)

@@ -1,0 +1,148 @@
+"""The fully convolutional tile network: the same numbers as tile by tile, no tiles."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ednn import EDNNModule, EDNNRegressor, TileFCN, make_tile_net
+from sklearn_ednn._tiling import tile_shape, torch_pad, torch_tiles
+from sklearn_ednn.atoms import AtomImage, EDNNCalculator
+from sklearn_ednn.datasets import make_ising, sheet_cell, tersoff_bcn
+
+
+@st.composite
+def layouts(draw):
+    n_spatial = draw(st.integers(1, 3))
+    f = tuple(draw(st.integers(1, 3)) for _ in range(n_spatial))
+    c = tuple(draw(st.integers(0, 2)) for _ in range(n_spatial))
+    tiles = tuple(draw(st.integers(1, 3 if n_spatial < 3 else 2)) for _ in f)
+    n_channels = draw(st.integers(1, 3))
+    padding = draw(st.sampled_from(["wrap", "zeros"]))
+    with_offset = draw(st.booleans())
+    seed = draw(st.integers(0, 1000))
+    return f, c, tiles, n_channels, padding, with_offset, seed
+
+
+def _module(f, c, n_channels, padding, with_offset, seed):
+    torch.manual_seed(seed)
+    offset = np.random.RandomState(seed).normal(size=(n_channels, 1))
+    return EDNNModule(
+        TileFCN,
+        ednn_focus=f,
+        ednn_context=c,
+        ednn_padding=padding,
+        ednn_n_channels=n_channels,
+        ednn_n_outputs=1,
+        ednn_channel_offset=offset if with_offset else None,
+        filters=4,
+        hidden=8,
+    ).double()
+
+
+@settings(max_examples=40, deadline=None)
+@given(layouts())
+def test_the_whole_grid_at_once_equals_every_tile_alone(case):
+    f, c, tiles, n_channels, padding, with_offset, seed = case
+    module = _module(f, c, n_channels, padding, with_offset, seed)
+    shape = (2,) + tuple(t * fi for t, fi in zip(tiles, f)) + (n_channels,)
+    X = torch.from_numpy(np.random.RandomState(seed).normal(size=shape))
+    with torch.no_grad():
+        maps = module.score_padded(torch_pad(X, c, padding))
+        cut = torch_tiles(X, f, c, padding)
+        flat = cut.reshape((-1,) + cut.shape[1 + len(f) :])
+        one_by_one = module.score_tiles(flat).reshape(maps.shape)
+        totals = module(X)
+    assert maps.shape == (2, *tiles, 1)
+    np.testing.assert_allclose(maps, one_by_one, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(totals, one_by_one.reshape(2, -1).sum(1, keepdim=True))
+    # float32: the same to single precision.
+    with torch.no_grad():
+        single = module.float().score_padded(torch_pad(X.float(), c, padding))
+    np.testing.assert_allclose(single, maps, rtol=1e-5, atol=1e-5)
+
+
+def test_receptive_field_is_exactly_the_tile():
+    net = TileFCN(tile_shape=tile_shape((4, 2), (3, 1)), focus=(4, 2)).double()
+    grid = torch.zeros(1, 1, 3 * 4 + 6, 2 * 2 + 2, dtype=torch.float64)
+    base = net(grid)
+    for position in np.ndindex(*grid.shape[2:]):
+        moved = grid.clone()
+        moved[(0, 0) + position] = 1.0
+        changed = (net(moved) - base).abs()[0, 0] > 0
+        # Tile t reads padded positions t f to t f + f + 2 c - 1 per axis.
+        expected = np.zeros(changed.shape, dtype=bool)
+        for t in np.ndindex(*changed.shape):
+            expected[t] = all(
+                ti * fi <= p < ti * fi + fi + 2 * ci
+                for ti, fi, ci, p in zip(t, (4, 2), (3, 1), position)
+            )
+        np.testing.assert_array_equal(changed.numpy(), expected)
+
+
+def test_bad_layouts_are_refused():
+    with pytest.raises(ValueError, match="1-, 2- or 3-D"):
+        TileFCN(tile_shape=(3, 3, 3, 3))
+    with pytest.raises(ValueError, match="does not fit"):
+        TileFCN(tile_shape=(3, 3), focus=(4, 4))
+    with pytest.raises(ValueError, match="see more than the tile"):
+        TileFCN(tile_shape=(5, 5), focus=(1, 1), depth=3)
+
+
+@pytest.fixture(scope="module")
+def ising_fcn():
+    X, y = make_ising(300, size=8, random_state=0)
+    net = make_tile_net(TileFCN, max_epochs=4, lr=3e-3)
+    return EDNNRegressor(net, f=2, c=1, random_state=0).fit(X, y), X, y
+
+
+def test_the_estimator_trains_and_predicts_without_tiles(ising_fcn):
+    model, X, y = ising_fcn
+    assert model.estimator_.module_.fully_convolutional
+    # The refit of the output layer found the head's last Linear.
+    assert "refit_alpha" in model.estimator_.history[-1]
+    X_test, y_test = make_ising(50, size=8, random_state=1)
+    error = np.abs(model.predict(X_test) - y_test).mean()
+    assert error < 0.2 * np.abs(y_test - y.mean()).mean()
+    # Predicting by bands without tiles equals scoring every tile.
+    tiling = model.tiling_
+    big, _ = make_ising(2, size=32, random_state=2)
+    grids = tiling.as_grids(big)
+    assert tiling.scorer.scores_padded
+    without_tiles = tiling.scores(grids, reduce=False, max_tiles=40)
+    by_tiles = tiling.scores(grids, reduce=False, scorer=tiling.scorer.__call__)
+    np.testing.assert_allclose(without_tiles, by_tiles, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        model.predict(np.tile(big, (1, 2, 2))), 4 * model.predict(big), rtol=1e-10
+    )
+
+
+def test_atoms_fcn_drives_the_calculator_and_local_moves():
+    from _moves import compare_local_and_full
+
+    cells, energies = [], []
+    for seed in range(8):
+        cell = sheet_cell(kind="h-BN")
+        cell.rattle(0.08, seed=seed)
+        cell.positions[:, 2] = cell.positions[0, 2]
+        cell.calc = tersoff_bcn()
+        energies.append(cell.get_potential_energy())
+        cell.calc = None
+        cells.append(cell)
+    resolution = tuple(cells[0].cell.lengths()[:2] / 32)
+    net = make_tile_net(TileFCN, module__filters=4, max_epochs=1)
+    model = make_pipeline(
+        AtomImage(resolution, species=(5, 7), dtype="float64"),
+        EDNNRegressor(
+            net, f=8, c=4, channels=True, offset="channel_totals", random_state=0
+        ),
+    ).fit(cells, np.array(energies))
+    sheet = cells[0].copy()
+    sheet.calc = EDNNCalculator(model)
+    assert sheet.get_potential_energy() == pytest.approx(
+        model.predict([sheet])[0], rel=1e-12
+    )
+    # Local moves re-score tiles one by one; the full path scores padded grids.
+    compare_local_and_full(model, cells[1].repeat((2, 1, 1)), 6, accept_every=2)
