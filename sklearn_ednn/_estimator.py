@@ -147,8 +147,10 @@ or regressor, default=None
         Stop boosting when the validation error has not improved for this many
         rounds; needs ``validation_fraction`` (boosting only).
     verbose : int, default=0
-        If positive, the boosting solver prints its errors every round. A torch
-        tile model reports through the skorch net's own ``verbose``.
+        If positive, the boosting solver prints its errors every round and
+        prediction shows a progress bar over the bands of large grids. A
+        torch tile model reports its training through the skorch net's own
+        ``verbose``.
     offset : {"mean", "channel_totals"}, default="mean"
         What every tile adds to the torch tile network's scaled output (torch
         solver only; the other solvers fit their own offsets). "mean": the
@@ -581,6 +583,7 @@ or regressor, default=None
             tile_batch_size=self.tile_batch_size,
             n_jobs=self.n_jobs,
             fitted_by=type(self).__name__,
+            verbose=self.verbose > 0,
         )
 
     def _prediction_grids(self, X):
@@ -598,7 +601,9 @@ or regressor, default=None
         ----------
         X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
             Grids with as many spatial axes and channels as at fit time; each
-            ``Li`` any multiple of ``f``.
+            ``Li`` any multiple of ``f``. A memory map, an h5py dataset or a
+            zarr array is read band by band, each band within scikit-learn's
+            ``working_memory``, never whole.
 
         Returns
         -------

@@ -72,6 +72,8 @@ class FittedTiling:
         Number of joblib workers for prediction.
     fitted_by : str, default="EDNNRegressor"
         Name of the estimator that fitted it, for error messages.
+    verbose : bool, default=False
+        Show a progress bar over the bands of a prediction.
 
     Attributes
     ----------
@@ -99,6 +101,7 @@ class FittedTiling:
         tile_batch_size=4096,
         n_jobs=None,
         fitted_by="EDNNRegressor",
+        verbose=False,
     ):
         self.focus = tuple(focus)
         self.context = tuple(context)
@@ -115,6 +118,7 @@ class FittedTiling:
         self.tile_batch_size = tile_batch_size
         self.n_jobs = n_jobs
         self.fitted_by = fitted_by
+        self.verbose = verbose
         self._torch_modules = {}
 
     # -- geometry -----------------------------------------------------------------
@@ -212,16 +216,23 @@ class FittedTiling:
         ----------
         X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
             Grids as given to ``predict``: as many spatial axes and channels
-            as at fit time, every ``Li`` a multiple of ``f``.
+            as at fit time, every ``Li`` a multiple of ``f``. An array read
+            lazily (an h5py dataset, a zarr array: anything with ``shape``,
+            ``dtype`` and slicing) is never read whole: prediction reads it
+            band by band, so its values are checked as they are scored.
 
         Returns
         -------
-        grids : ndarray of shape (n_samples, L1, ..., Ld, n_channels)
-            The grids (a view: integer grids and memory maps stay as they
-            are; tiles are converted one batch at a time).
+        grids : ndarray or lazy array of shape (n_samples, L1, ..., Ld, n_channels)
+            The grids (a view: integer grids, memory maps and lazy arrays stay
+            as they are; tiles are converted one batch at a time).
         """
-        X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
-        n_spatial = spatial_ndim(X.ndim, self.channels)
+        lazy = _is_lazy_array(X)
+        if not lazy:
+            X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
+        elif not np.issubdtype(np.dtype(X.dtype), np.number):
+            raise ValueError(f"X has dtype {X.dtype}; grids must be numeric.")
+        n_spatial = spatial_ndim(len(X.shape), self.channels)
         if n_spatial != len(self.focus):
             raise ValueError(
                 f"X has {n_spatial} spatial axes (shape {X.shape}), but "
@@ -235,7 +246,9 @@ class FittedTiling:
                 f"grids with {self.n_channels} channels."
             )
         self.tiles_per_axis(X.shape[1 : 1 + n_spatial])
-        return X if self.channels else X[..., np.newaxis]
+        if self.channels:
+            return X
+        return _WithChannelAxis(X) if lazy else X[..., np.newaxis]
 
     def score_tiles(self, tiles):
         """Score a flat batch of numpy tiles (raw scores).
@@ -289,6 +302,7 @@ class FittedTiling:
                 max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
                 n_jobs=self.n_jobs,
                 reduce=reduce,
+                progress=self.verbose,
             )
         return total / len(shifts)
 
@@ -402,3 +416,29 @@ class FittedTiling:
         moved = torch.cat([shift_grids(grids, s) for s in self.shifts])
         raw = module(moved).reshape(self.n_tilings, len(grids), -1).mean(dim=0)
         return self.to_target(raw, n_tiles)
+
+
+def _is_lazy_array(X):
+    """Whether ``X`` is an array read on demand (h5py, zarr), not an ndarray."""
+    if isinstance(X, np.ndarray) or not all(
+        hasattr(X, name) for name in ("shape", "dtype", "__getitem__")
+    ):
+        return False
+    try:
+        np.dtype(X.dtype)
+    except TypeError:  # a torch tensor, say: converted as usual
+        return False
+    return len(X.shape) >= 2
+
+
+class _WithChannelAxis:
+    """A lazy array seen with a trailing channel axis of length 1."""
+
+    def __init__(self, array):
+        self.array = array
+        self.shape = tuple(array.shape) + (1,)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        return np.asarray(self.array[key])[..., np.newaxis]

@@ -2,7 +2,9 @@
 
 Work is cut into items: a run of whole samples when a sample has few tiles, or a
 band of tile rows (along the first spatial axis, with its ``c``-wide halo) of one
-sample when it has many. Items are spread over CPU cores by joblib without
+sample when it has many. Each item reads only its rows of the input, which may be
+a memory map, an h5py dataset or a zarr array, and holds at most scikit-learn's
+``working_memory`` of it. Items are spread over CPU cores by joblib without
 oversubscribing threads, and each is scored in batches of at most ``max_tiles``
 tiles, so memory stays bounded however large the grid.
 """
@@ -12,8 +14,10 @@ import sys
 
 import numpy as np
 from joblib import cpu_count, effective_n_jobs
+from sklearn import get_config
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from ._tiling import pad_grid, padded_rows, window_view
 
@@ -59,7 +63,12 @@ def _padded_bands(X, items, focus, context, padding):
     f0 = focus[0]
     for s0, s1, r0, r1 in items:
         yield pad_grid(
-            X[s0:s1], focus, context, padding, first_axis_range=(r0 * f0, r1 * f0)
+            X,
+            focus,
+            context,
+            padding,
+            first_axis_range=(r0 * f0, r1 * f0),
+            samples=slice(s0, s1),
         )
 
 
@@ -109,7 +118,9 @@ def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, th
             torch.set_num_threads(previous)
 
 
-def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce):
+def score_grids(
+    X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce, progress=False
+):
     """Score every tile of a batch of grids, in bounded batches and in parallel.
 
     Parameters
@@ -129,6 +140,8 @@ def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce
         Number of joblib workers.
     reduce : bool
         If True return per-sample sums, else per-tile values.
+    progress : bool, default=False
+        Show a progress bar over the work items (bands or runs of grids).
 
     Returns
     -------
@@ -141,26 +154,34 @@ def score_grids(X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce
     total_tiles = n_samples * math.prod(tiles_per_axis)
     n_workers = effective_n_jobs(n_jobs)
     # Work items for the workers: about four per worker for load balance, each
-    # scored in batches of max_tiles; bands are at most 64 batches so the
-    # padded input held per item stays small.
-    per_item = min(max(max_tiles, -(-total_tiles // (4 * n_workers))), 64 * max_tiles)
+    # scored in batches of max_tiles; bands are at most 64 batches, and their
+    # padded input fits scikit-learn's working_memory, so the input held per
+    # item stays small however large the grid.
+    tile_bytes = np.dtype(X.dtype).itemsize * X.shape[-1] * math.prod(focus) + 8
+    in_memory = min(
+        64 * max_tiles,
+        max(1, int(get_config()["working_memory"] * 2**20 // tile_bytes)),
+    )
+    per_item = min(max(max_tiles, -(-total_tiles // (4 * n_workers))), in_memory)
     items = plan_items(n_samples, tiles_per_axis, per_item)
     n_workers = min(n_workers, len(items))
     bands = _padded_bands(X, items, focus, context, padding)
+    bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
     if n_workers == 1:
         results = [
             _score_band(band, focus, context, scorer, max_tiles, reduce)
-            for band in bands
+            for band in tqdm(bands, **bar)
         ]
     else:
         threads = max(1, cpu_count() // n_workers)
         # Bands are made lazily as workers ask for them, so memory stays bounded.
-        results = Parallel(n_jobs=n_workers)(
+        jobs = Parallel(n_jobs=n_workers, return_as="generator")(
             delayed(_score_band_with_threads)(
                 band, focus, context, scorer, max_tiles, reduce, threads
             )
             for band in bands
         )
+        results = list(tqdm(jobs, **bar))
     n_outputs = results[0].shape[-1]
     if reduce:
         totals = np.zeros((n_samples, n_outputs))

@@ -214,14 +214,40 @@ def padded_indices(start, stop, length, context, padding):
     return np.clip(positions, 0, length - 1), inside
 
 
-def pad_grid(X, focus, context, padding, *, first_axis_range=None):
+def read_rows(X, samples, rows):
+    """``X[samples][:, rows]``, reading only those rows of a lazy array.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, L1, ...)
+        An ndarray, a memory map, an h5py dataset, a zarr array or any array
+        sliceable by ``X[samples, start:stop]``.
+    samples : slice
+        The grids to read.
+    rows : ndarray of int
+        Positions along the first spatial axis, in order of output.
+
+    Returns
+    -------
+    band : ndarray of shape (n_read, len(rows), ...)
+        Read as one slice per run of consecutive rows (a view of an
+        in-memory ``X`` when ``rows`` is one run).
+    """
+    rows = np.asarray(rows)
+    runs = np.split(rows, np.flatnonzero(np.diff(rows) != 1) + 1)
+    parts = [np.asarray(X[samples, run[0] : run[-1] + 1]) for run in runs]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+
+
+def pad_grid(X, focus, context, padding, *, first_axis_range=None, samples=None):
     """Pad a batch of channel-last grids for tiling.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, L1, ..., Ld, n_channels)
-        Grids with an explicit channel axis. May be a memory map: only the part
-        that is needed is read.
+    X : array-like of shape (n_samples, L1, ..., Ld, n_channels)
+        Grids with an explicit channel axis: an ndarray, or a lazily read
+        array (memory map, h5py dataset, zarr array); only the rows that are
+        needed are read (see :func:`read_rows`).
     focus, context : tuple of int
         Focus and context per spatial axis.
     padding : {"wrap", "zeros"}
@@ -229,26 +255,31 @@ def pad_grid(X, focus, context, padding, *, first_axis_range=None):
     first_axis_range : tuple of int, default=None
         ``(start, stop)`` focus positions on the first spatial axis, to pad only a
         band of the grid; None pads the whole axis.
+    samples : slice, default=None
+        The grids to pad; None pads all.
 
     Returns
     -------
     padded : ndarray of shape (n_samples, P1, ..., Pd, n_channels)
-        The padded grids (or band); ``X`` itself when there is nothing to pad.
+        The padded grids (or band), in memory.
     """
     grid_shape = X.shape[1:-1]
-    padded = X
-    for axis, (length, c) in enumerate(zip(grid_shape, context)):
-        start, stop = (0, length)
-        if axis == 0 and first_axis_range is not None:
-            start, stop = first_axis_range
-        if c == 0 and (start, stop) == (0, length):
+    samples = slice(None) if samples is None else samples
+    start, stop = (0, grid_shape[0]) if first_axis_range is None else first_axis_range
+    indices, inside = padded_indices(start, stop, grid_shape[0], context[0], padding)
+    padded = read_rows(X, samples, indices)
+    if not inside.all():
+        padded = np.array(padded)  # a copy: never write into the caller's array
+        padded[:, ~inside] = 0
+    for axis in range(1, len(grid_shape)):
+        if context[axis] == 0:
             continue
-        indices, inside = padded_indices(start, stop, length, c, padding)
-        padded = np.take(padded, indices, axis=axis + 1)
+        length = grid_shape[axis]
+        indices, inside = padded_indices(0, length, length, context[axis], padding)
+        padded = np.take(padded, indices, axis=axis + 1)  # a copy
         if not inside.all():
-            view = np.moveaxis(padded, axis + 1, 0)
-            view[~inside] = 0
-    return np.asarray(padded)
+            np.moveaxis(padded, axis + 1, 0)[~inside] = 0
+    return padded
 
 
 def window_view(padded, focus, context):

@@ -59,3 +59,67 @@ def test_memory_mapped_input_is_read_in_bands(model, tmp_path):
         model.set_params(tile_batch_size=16).predict(mapped), expected, rtol=1e-12
     )
     model.set_params(tile_batch_size=4096)
+
+
+class RecordingArray:
+    """A lazily read array that records the size of every read."""
+
+    def __init__(self, array):
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+        self.largest_read = 0
+
+    def __getitem__(self, key):
+        part = self.array[key]
+        self.largest_read = max(self.largest_read, part.size)
+        return part
+
+
+def test_h5py_datasets_are_read_band_by_band(model, tmp_path):
+    h5py = pytest.importorskip("h5py")
+    X, _ = make_ising(1, size=64, random_state=7)
+    with h5py.File(tmp_path / "grid.h5", "w") as file:
+        file["spins"] = X
+    expected = model.predict(X)
+    contributions = model.predict_contributions(X)
+    model.set_params(tile_batch_size=64)
+    try:
+        with h5py.File(tmp_path / "grid.h5", "r") as file:
+            np.testing.assert_allclose(model.predict(file["spins"]), expected)
+            np.testing.assert_allclose(
+                model.predict_contributions(file["spins"]), contributions
+            )
+    finally:
+        model.set_params(tile_batch_size=4096)
+
+
+def test_working_memory_bounds_what_is_read(model):
+    from sklearn import config_context
+
+    X, _ = make_ising(1, size=128, random_state=8)
+    expected = model.predict(X)
+    default, small = RecordingArray(X), RecordingArray(X)
+    np.testing.assert_allclose(model.predict(default), expected)
+    # 2 KiB holds about 170 tiles of 2 x 2 int8 spins (12 bytes each with their
+    # score): two of the grid's 64 rows of tiles, with their halo.
+    with config_context(working_memory=2 / 1024):
+        np.testing.assert_allclose(model.predict(small), expected)
+    assert 0 < small.largest_read <= 6 * 128 < default.largest_read
+
+
+def test_lazy_grids_are_checked_without_reading_them(model):
+    X = RecordingArray(np.zeros((1, 7, 8), dtype=np.int8))
+    with pytest.raises(ValueError, match="length 7, which is not a positive"):
+        model.predict(X)
+    assert X.largest_read == 0
+    with pytest.raises(ValueError, match="grids must be numeric"):
+        model.predict(RecordingArray(np.zeros((1, 8, 8), dtype="U1")))
+
+
+def test_verbose_prediction_shows_progress(model, capsys):
+    X, _ = make_ising(1, size=32, random_state=9)
+    model.set_params(verbose=1, tile_batch_size=16)
+    try:
+        model.predict(X)
+    finally:
+        model.set_params(verbose=0, tile_batch_size=4096)
+    assert "scoring" in capsys.readouterr().err
