@@ -15,6 +15,7 @@ import math
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from ._dask import dask_contributions, is_dask_array
 from ._inference import score_grids
 from ._tiling import (
     shift_grids,
@@ -227,6 +228,8 @@ class FittedTiling:
             The grids (a view: integer grids, memory maps and lazy arrays stay
             as they are; tiles are converted one batch at a time).
         """
+        if is_dask_array(X):
+            return self._as_dask_grids(X)
         lazy = _is_lazy_array(X)
         if not lazy:
             X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
@@ -249,6 +252,22 @@ class FittedTiling:
         if self.channels:
             return X
         return _WithChannelAxis(X) if lazy else X[..., np.newaxis]
+
+    def _as_dask_grids(self, X):
+        """Check a dask array of grids by its shape and dtype; add channels."""
+        if not np.issubdtype(np.dtype(X.dtype), np.number):
+            raise ValueError(f"X has dtype {X.dtype}; grids must be numeric.")
+        n_spatial = spatial_ndim(X.ndim, self.channels)
+        if n_spatial != len(self.focus) or (
+            self.channels and X.shape[-1] != self.n_channels
+        ):
+            raise ValueError(
+                f"X has shape {X.shape}, but {self.fitted_by} was fitted on grids "
+                f"with {len(self.focus)} spatial axes and {self.n_channels} "
+                "channels."
+            )
+        self.tiles_per_axis(X.shape[1 : 1 + n_spatial])
+        return X if self.channels else X[..., np.newaxis]
 
     def score_tiles(self, tiles):
         """Score a flat batch of numpy tiles (raw scores).
@@ -290,6 +309,12 @@ class FittedTiling:
             Raw scores; with several tilings, per tile the mean over the
             tilings of the tile whose focus starts ``shift`` pixels earlier.
         """
+        if is_dask_array(grids):
+            if shift is not None or max_tiles is not None:
+                raise ValueError("dask grids are scored with every tiling at once.")
+            raw = dask_contributions(self, grids, scorer=scorer)
+            spatial = tuple(range(1, raw.ndim - 1))
+            return raw.sum(axis=spatial) if reduce else raw
         shifts = self.shifts if shift is None else [tuple(shift)]
         total = 0.0
         for moved in shifts:
@@ -323,7 +348,7 @@ class FittedTiling:
             ``raw * scale + n_tiles * offset``, of the type of ``raw`` (torch
             keeps gradients).
         """
-        if isinstance(raw, np.ndarray) or np.isscalar(raw):
+        if isinstance(raw, np.ndarray) or np.isscalar(raw) or is_dask_array(raw):
             return raw * self.scale + n_tiles * self.offset
         import torch
 

@@ -102,6 +102,15 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     return scores
 
 
+def score_padded_band(band, focus, context, scorer, max_tiles):
+    """Raw scores of every tile of one padded band, shape (n, T1, ..., Td, k).
+
+    The band (grids padded by their context, or a chunk of one with its halo)
+    is scored in batches of at most ``max_tiles`` tiles, as in memory.
+    """
+    return _score_band(band, focus, context, scorer, max_tiles, reduce=False)
+
+
 def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, threads):
     """:func:`_score_band` in a worker, limited to ``threads`` CPU threads."""
     # torch keeps its own thread pool; limit it only where a torch scorer has

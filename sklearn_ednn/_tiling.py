@@ -112,22 +112,27 @@ def shift_grids(X, shift):
 
     Parameters
     ----------
-    X : ndarray or torch.Tensor of shape (n_samples, L1, ..., Ld, n_channels)
+    X : ndarray, dask array or torch.Tensor of shape (n_samples, L1, ..., Ld, \
+n_channels)
         The grids.
     shift : tuple of int
         Pixels per spatial axis.
 
     Returns
     -------
-    moved : ndarray or torch.Tensor
-        ``X`` itself when ``shift`` is all zeros, else a rolled copy (torch's
-        ``roll`` keeps gradients).
+    moved : ndarray, dask array or torch.Tensor
+        ``X`` itself when ``shift`` is all zeros, else a rolled copy (lazy for
+        dask; torch's ``roll`` keeps gradients).
     """
     if not any(shift):
         return X
     spatial = tuple(range(1, len(shift) + 1))
     if isinstance(X, np.ndarray):
         return np.roll(X, shift, axis=spatial)
+    if hasattr(X, "map_overlap"):
+        import dask.array as da
+
+        return da.roll(X, tuple(shift), axis=spatial)
     return X.roll(tuple(shift), spatial)
 
 
