@@ -366,14 +366,14 @@ or regressor, default=None
         return tags
 
     def _layout(self, X):
-        """Spatial axes, focus and context for ``X``; checks grid sizes."""
+        """Focus and context for ``X``; checks grid sizes."""
         n_spatial = spatial_ndim(X.ndim, self.channels)
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
         check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
         # A bad average_shifts fails before training.
         tiling_shifts(focus, self.average_shifts, self.padding)
-        return n_spatial, focus, context
+        return focus, context
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, *, forces=None):
@@ -421,7 +421,7 @@ or regressor, default=None
         """
         feature_names = _get_feature_names(X)
         X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=True)
-        _, focus, context = self._layout(X)
+        focus, context = self._layout(X)
         grids = X if self.channels else X[..., np.newaxis]
         y_2d = y.reshape(len(y), -1).astype(np.float64)
         sample_weight = check_sample_weight(sample_weight, X)

@@ -228,9 +228,8 @@ class FittedTiling:
             The grids (a view: integer grids, memory maps and lazy arrays stay
             as they are; tiles are converted one batch at a time).
         """
-        if is_dask_array(X):
-            return self._as_dask_grids(X)
-        lazy = _is_lazy_array(X)
+        dask = is_dask_array(X)
+        lazy = dask or _is_lazy_array(X)
         if not lazy:
             X = check_array(X, allow_nd=True, dtype="numeric", input_name="X")
         elif not np.issubdtype(np.dtype(X.dtype), np.number):
@@ -251,23 +250,8 @@ class FittedTiling:
         self.tiles_per_axis(X.shape[1 : 1 + n_spatial])
         if self.channels:
             return X
-        return _WithChannelAxis(X) if lazy else X[..., np.newaxis]
-
-    def _as_dask_grids(self, X):
-        """Check a dask array of grids by its shape and dtype; add channels."""
-        if not np.issubdtype(np.dtype(X.dtype), np.number):
-            raise ValueError(f"X has dtype {X.dtype}; grids must be numeric.")
-        n_spatial = spatial_ndim(X.ndim, self.channels)
-        if n_spatial != len(self.focus) or (
-            self.channels and X.shape[-1] != self.n_channels
-        ):
-            raise ValueError(
-                f"X has shape {X.shape}, but {self.fitted_by} was fitted on grids "
-                f"with {len(self.focus)} spatial axes and {self.n_channels} "
-                "channels."
-            )
-        self.tiles_per_axis(X.shape[1 : 1 + n_spatial])
-        return X if self.channels else X[..., np.newaxis]
+        # A dask array adds the axis lazily itself; other lazy arrays cannot.
+        return _WithChannelAxis(X) if lazy and not dask else X[..., np.newaxis]
 
     def score_tiles(self, tiles):
         """Score a flat batch of numpy tiles (raw scores).
@@ -289,8 +273,10 @@ class FittedTiling:
 
         Parameters
         ----------
-        grids : ndarray of shape (n_samples, L1, ..., Ld, n_channels)
-            Grids, from :meth:`as_grids`.
+        grids : ndarray, lazy or dask array of shape (n_samples, L1, ..., Ld, \
+n_channels)
+            Grids, from :meth:`as_grids`. The tilings are read as moved,
+            band by band; the grids are never rolled or read whole.
         reduce : bool
             Sum over the tiles of each grid, or keep every tile.
         shift : tuple of int, default=None
@@ -319,7 +305,7 @@ class FittedTiling:
         total = 0.0
         for moved in shifts:
             total = total + score_grids(
-                shift_grids(grids, moved),
+                grids,
                 self.focus,
                 self.context,
                 self.padding,
@@ -327,6 +313,7 @@ class FittedTiling:
                 max_tiles=self.tile_batch_size if max_tiles is None else max_tiles,
                 n_jobs=self.n_jobs,
                 reduce=reduce,
+                shift=moved,
                 progress=self.verbose,
             )
         return total / len(shifts)

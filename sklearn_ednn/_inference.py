@@ -58,7 +58,7 @@ def plan_items(n_samples, tiles_per_axis, max_tiles):
     ]
 
 
-def _padded_bands(X, items, focus, context, padding):
+def _padded_bands(X, items, focus, context, padding, shift):
     """Yield each item's padded band: only the grid rows (and halo) it needs."""
     f0 = focus[0]
     for s0, s1, r0, r1 in items:
@@ -69,6 +69,7 @@ def _padded_bands(X, items, focus, context, padding):
             padding,
             first_axis_range=(r0 * f0, r1 * f0),
             samples=slice(s0, s1),
+            shift=shift,
         )
 
 
@@ -128,7 +129,17 @@ def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, th
 
 
 def score_grids(
-    X, focus, context, padding, scorer, *, max_tiles, n_jobs, reduce, progress=False
+    X,
+    focus,
+    context,
+    padding,
+    scorer,
+    *,
+    max_tiles,
+    n_jobs,
+    reduce,
+    shift=None,
+    progress=False,
 ):
     """Score every tile of a batch of grids, in bounded batches and in parallel.
 
@@ -149,6 +160,9 @@ def score_grids(
         Number of joblib workers.
     reduce : bool
         If True return per-sample sums, else per-tile values.
+    shift : tuple of int, default=None
+        Score the tiling moved by ``shift`` (see ``_tiling.tiling_shifts``):
+        each band is read as from the rolled grid, which is never made.
     progress : bool, default=False
         Show a progress bar over the work items (bands or runs of grids).
 
@@ -174,7 +188,7 @@ def score_grids(
     per_item = min(max(max_tiles, -(-total_tiles // (4 * n_workers))), in_memory)
     items = plan_items(n_samples, tiles_per_axis, per_item)
     n_workers = min(n_workers, len(items))
-    bands = _padded_bands(X, items, focus, context, padding)
+    bands = _padded_bands(X, items, focus, context, padding, shift)
     bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
     if n_workers == 1:
         results = [

@@ -190,7 +190,7 @@ def touching_tiles(pixels, focus, context, length, shift=0, padding="wrap"):
     return (offset >= 0) & (offset < focus + 2 * context)
 
 
-def padded_indices(start, stop, length, context, padding):
+def padded_indices(start, stop, length, context, padding, shift=0):
     """Grid positions read by the tiles whose focus spans ``[start, stop)``.
 
     Parameters
@@ -204,6 +204,9 @@ def padded_indices(start, stop, length, context, padding):
     padding : {"wrap", "zeros"}
         ``"wrap"`` maps positions outside the grid back into it periodically,
         however many periods away they are; ``"zeros"`` marks them as padding.
+    shift : int, default=0
+        Shift of the tiling (see :func:`tiling_shifts`): the positions of the
+        grid rolled by ``shift``, read without rolling it.
 
     Returns
     -------
@@ -212,7 +215,7 @@ def padded_indices(start, stop, length, context, padding):
     inside : ndarray of bool of shape (stop - start + 2 * context,)
         False where the position is zero padding.
     """
-    positions = np.arange(start - context, stop + context)
+    positions = np.arange(start - context, stop + context) - shift
     if padding == "wrap":
         return positions % length, np.ones(positions.shape, dtype=bool)
     inside = (positions >= 0) & (positions < length)
@@ -244,7 +247,9 @@ def read_rows(X, samples, rows):
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
 
-def pad_grid(X, focus, context, padding, *, first_axis_range=None, samples=None):
+def pad_grid(
+    X, focus, context, padding, *, first_axis_range=None, samples=None, shift=None
+):
     """Pad a batch of channel-last grids for tiling.
 
     Parameters
@@ -262,6 +267,9 @@ def pad_grid(X, focus, context, padding, *, first_axis_range=None, samples=None)
         band of the grid; None pads the whole axis.
     samples : slice, default=None
         The grids to pad; None pads all.
+    shift : tuple of int, default=None
+        Pad the grids as rolled by ``shift`` (the tiling moved by it, see
+        :func:`tiling_shifts`), without rolling them; None is no shift.
 
     Returns
     -------
@@ -270,17 +278,22 @@ def pad_grid(X, focus, context, padding, *, first_axis_range=None, samples=None)
     """
     grid_shape = X.shape[1:-1]
     samples = slice(None) if samples is None else samples
+    shift = (0,) * len(grid_shape) if shift is None else shift
     start, stop = (0, grid_shape[0]) if first_axis_range is None else first_axis_range
-    indices, inside = padded_indices(start, stop, grid_shape[0], context[0], padding)
+    indices, inside = padded_indices(
+        start, stop, grid_shape[0], context[0], padding, shift[0]
+    )
     padded = read_rows(X, samples, indices)
     if not inside.all():
         padded = np.array(padded)  # a copy: never write into the caller's array
         padded[:, ~inside] = 0
     for axis in range(1, len(grid_shape)):
-        if context[axis] == 0:
+        if context[axis] == 0 and shift[axis] == 0:
             continue
         length = grid_shape[axis]
-        indices, inside = padded_indices(0, length, length, context[axis], padding)
+        indices, inside = padded_indices(
+            0, length, length, context[axis], padding, shift[axis]
+        )
         padded = np.take(padded, indices, axis=axis + 1)  # a copy
         if not inside.all():
             np.moveaxis(padded, axis + 1, 0)[~inside] = 0

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from _moves import compare_local_and_full
-from ase.calculators.fd import calculate_numerical_forces
+from _sheets import calculator_finite_differences, rattled_cells, rattled_sheet
 from ase.calculators.lj import LennardJones
 from ase.md.verlet import VelocityVerlet
 from sklearn.linear_model import Ridge
@@ -29,19 +29,6 @@ def clone_fitted(model):
     return pickle.loads(pickle.dumps(model))
 
 
-def rattled_cells(n_cells, repeat=(1, 1), kind="graphene"):
-    cells, energies = [], []
-    for seed in range(n_cells):
-        cell = sheet_cell(repeat, kind=kind)
-        cell.rattle(0.08, seed=seed)
-        cell.positions[:, 2] = cell.positions[0, 2]
-        cell.calc = tersoff_bcn()
-        energies.append(cell.get_potential_energy())
-        cell.calc = None
-        cells.append(cell)
-    return cells, np.array(energies)
-
-
 @pytest.fixture(scope="module")
 def model():
     cells, energies = rattled_cells(16, kind="h-BN")
@@ -55,10 +42,7 @@ def model():
 
 @pytest.fixture
 def sheet():
-    cell = sheet_cell(kind="h-BN")
-    cell.rattle(0.1, seed=99)
-    cell.positions[:, 2] = cell.positions[0, 2]
-    return cell
+    return rattled_sheet()
 
 
 def test_calculator_energy_is_the_models_prediction(model, sheet):
@@ -76,12 +60,8 @@ def test_forces_are_minus_the_gradient_of_the_energy(model, sheet):
     forces = sheet.get_forces()
     assert forces.shape == (60, 3)
     np.testing.assert_array_equal(forces[:, 2], 0.0)  # a 2-D image has no z
-    probe = sheet.copy()
-    probe.calc = EDNNCalculator(model)
     atoms = [0, 17, 41]
-    finite_difference = calculate_numerical_forces(
-        probe, eps=1e-5, iatoms=atoms, icarts=(0, 1)
-    )
+    finite_difference = calculator_finite_differences(model, sheet, atoms)
     np.testing.assert_allclose(
         forces[atoms, :2],
         finite_difference,
@@ -173,11 +153,7 @@ def test_averaged_tilings_reach_the_calculator_and_local_moves(model, sheet):
     sheet.calc = EDNNCalculator(averaged)
     assert sheet.get_potential_energy() == pytest.approx(expected, rel=1e-7)
     forces = sheet.get_forces()
-    probe = sheet.copy()
-    probe.calc = EDNNCalculator(averaged)
-    finite_difference = calculate_numerical_forces(
-        probe, eps=1e-5, iatoms=[3, 30], icarts=(0, 1)
-    )
+    finite_difference = calculator_finite_differences(averaged, sheet, [3, 30])
     np.testing.assert_allclose(
         forces[[3, 30], :2], finite_difference, atol=1e-4 * np.abs(forces).max()
     )

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 import torch
+from _moves import compare_local_and_full
+from _sheets import rattled_cells
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
@@ -10,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_ednn import EDNNModule, EDNNRegressor, TileFCN, make_tile_net
 from sklearn_ednn._tiling import tile_shape, torch_pad, torch_tiles
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
-from sklearn_ednn.datasets import make_ising, sheet_cell, tersoff_bcn
+from sklearn_ednn.datasets import make_ising
 
 
 @st.composite
@@ -120,17 +122,7 @@ def test_the_estimator_trains_and_predicts_without_tiles(ising_fcn):
 
 
 def test_atoms_fcn_drives_the_calculator_and_local_moves():
-    from _moves import compare_local_and_full
-
-    cells, energies = [], []
-    for seed in range(8):
-        cell = sheet_cell(kind="h-BN")
-        cell.rattle(0.08, seed=seed)
-        cell.positions[:, 2] = cell.positions[0, 2]
-        cell.calc = tersoff_bcn()
-        energies.append(cell.get_potential_energy())
-        cell.calc = None
-        cells.append(cell)
+    cells, energies = rattled_cells(8, kind="h-BN")
     resolution = tuple(cells[0].cell.lengths()[:2] / 32)
     net = make_tile_net(TileFCN, module__filters=4, max_epochs=1)
     model = make_pipeline(
@@ -138,7 +130,7 @@ def test_atoms_fcn_drives_the_calculator_and_local_moves():
         EDNNRegressor(
             net, f=8, c=4, channels=True, offset="channel_totals", random_state=0
         ),
-    ).fit(cells, np.array(energies))
+    ).fit(cells, energies)
     sheet = cells[0].copy()
     sheet.calc = EDNNCalculator(model)
     assert sheet.get_potential_energy() == pytest.approx(

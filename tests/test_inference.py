@@ -123,3 +123,19 @@ def test_verbose_prediction_shows_progress(model, capsys):
     finally:
         model.set_params(verbose=0, tile_batch_size=4096)
     assert "scoring" in capsys.readouterr().err
+
+
+def test_averaged_tilings_of_lazy_grids_are_read_band_by_band(model):
+    from sklearn import config_context
+
+    X, _ = make_ising(1, size=128, random_state=10)
+    model.set_params(average_shifts=2)
+    try:
+        expected = model.predict(X)
+        lazy = RecordingArray(X)
+        with config_context(working_memory=2 / 1024):
+            np.testing.assert_allclose(model.predict(lazy), expected)
+    finally:
+        model.set_params(average_shifts=1)
+    # Each tiling reads bands of the grid as moved, never the whole grid.
+    assert 0 < lazy.largest_read <= 6 * 128

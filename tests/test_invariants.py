@@ -10,7 +10,7 @@ comparisons are in float64, so their tolerances are round-off.
 
 import numpy as np
 import pytest
-from ase.calculators.fd import calculate_numerical_forces
+from _sheets import calculator_finite_differences, rattled_cells, rattled_sheet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
@@ -20,7 +20,7 @@ from sklearn.tree import DecisionTreeRegressor
 
 from sklearn_ednn import EDNNRegressor, TileCNN, TileFCN, make_tile_net
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
-from sklearn_ednn.datasets import make_ising, sheet_cell, tersoff_bcn
+from sklearn_ednn.datasets import make_ising
 from sklearn_ednn.inspection import predict_blurred
 from sklearn_ednn.montecarlo import (
     AtomsEDNNEnergy,
@@ -199,28 +199,17 @@ PIXELS = 32  # per 60-atom cell
 @pytest.fixture(scope="module")
 def atoms_model():
     """A float64 pipeline of an atom image and a small torch EDNN (f=8, c=4)."""
-    cells, energies = [], []
-    for seed in range(8):
-        cell = sheet_cell(kind="h-BN")
-        cell.rattle(0.08, seed=seed)
-        cell.positions[:, 2] = cell.positions[0, 2]
-        cell.calc = tersoff_bcn()
-        energies.append(cell.get_potential_energy())
-        cell.calc = None
-        cells.append(cell)
+    cells, energies = rattled_cells(8, kind="h-BN")
     resolution = tuple(cells[0].cell.lengths()[:2] / PIXELS)
     net = make_tile_net(TileCNN, module__width=0.125, max_epochs=1)
     image = AtomImage(resolution, species=(5, 7), dtype="float64")
     ednn = EDNNRegressor(net, f=8, c=4, channels=True, random_state=0)
-    return make_pipeline(image, ednn).fit(cells, np.array(energies))
+    return make_pipeline(image, ednn).fit(cells, energies)
 
 
 @pytest.fixture
 def sheet():
-    cell = sheet_cell(kind="h-BN")
-    cell.rattle(0.1, seed=99)
-    cell.positions[:, 2] = cell.positions[0, 2]
-    return cell
+    return rattled_sheet()
 
 
 def _with_shifts(model, shifts):
@@ -277,11 +266,7 @@ def test_calculator_energy_is_predict_and_forces_its_gradient(
         model.predict([sheet])[0], rel=1e-12
     )
     forces = sheet.get_forces()
-    probe = sheet.copy()
-    probe.calc = EDNNCalculator(model)
-    finite_difference = calculate_numerical_forces(
-        probe, eps=1e-5, iatoms=[3, 30], icarts=(0, 1)
-    )
+    finite_difference = calculator_finite_differences(model, sheet, [3, 30])
     np.testing.assert_allclose(
         forces[[3, 30], :2], finite_difference, atol=1e-4 * np.abs(forces).max()
     )
