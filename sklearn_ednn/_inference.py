@@ -83,24 +83,57 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     views = window_view(band, focus, context)  # a view: no copy
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
-    padded = getattr(scorer, "scores_padded", False)
+    if getattr(scorer, "scores_padded", False):
+        blocks = _padded_blocks(band, tiles_shape, focus, context, max_tiles)
+    else:
+        blocks = (
+            ((slice(s0, s1), slice(r0, r1)), np.array(views[s0:s1, r0:r1]))
+            for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles)
+        )
     scores = None
-    for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles):
-        if padded:
-            rows = padded_rows(r0, r1, focus, context)
-            part = scorer.score_padded(band[s0:s1, rows])
+    for where, block in blocks:
+        if getattr(scorer, "scores_padded", False):
+            part = scorer.score_padded(block)
             shape = part.shape[1 + n_spatial :]
-        else:
-            batch = np.array(views[s0:s1, r0:r1])  # a copy of these tiles only
-            part = scorer(batch.reshape((-1,) + batch.shape[1 + n_spatial :]))
+        else:  # a copy of these tiles only
+            part = scorer(block.reshape((-1,) + block.shape[1 + n_spatial :]))
             shape = part.shape[1:]
-            part = part.reshape(batch.shape[: 1 + n_spatial] + shape)
+            part = part.reshape(block.shape[: 1 + n_spatial] + shape)
         if scores is None:
             scores = np.empty(tiles_shape + shape)
-        scores[s0:s1, r0:r1] = part
+        scores[where] = part
     if reduce:
         return scores.reshape(tiles_shape[0], -1, scores.shape[-1]).sum(axis=1)
     return scores
+
+
+def _padded_blocks(band, tiles_shape, focus, context, max_tiles):
+    """Yield ``(where, block)``: padded blocks of at most ``max_tiles`` tiles.
+
+    ``where`` indexes the blocks' tiles in the band's map of tiles. Blocks
+    are cut along the first two spatial axes, near square, each with its
+    halo: a fully convolutional network then keeps its activations of one
+    block in the CPU caches instead of streaming rows of a wide grid through
+    memory layer after layer.
+    """
+    n_samples, *tiles_per_axis = tiles_shape
+    if len(tiles_per_axis) == 1 or math.prod(tiles_per_axis) <= max_tiles:
+        for s0, s1, r0, r1 in plan_items(n_samples, tiles_per_axis, max_tiles):
+            rows = padded_rows(r0, r1, focus, context)
+            yield (slice(s0, s1), slice(r0, r1)), band[s0:s1, rows]
+        return
+    rest = math.prod(tiles_per_axis[2:])
+    n_cols = min(tiles_per_axis[1], max(1, math.isqrt(max(1, max_tiles // rest))))
+    n_rows = max(1, max_tiles // (n_cols * rest))
+    for sample in range(n_samples):
+        for r0 in range(0, tiles_per_axis[0], n_rows):
+            r1 = min(r0 + n_rows, tiles_per_axis[0])
+            rows = padded_rows(r0, r1, focus, context)
+            for q0 in range(0, tiles_per_axis[1], n_cols):
+                q1 = min(q0 + n_cols, tiles_per_axis[1])
+                cols = padded_rows(q0, q1, focus[1:], context[1:])
+                block = np.ascontiguousarray(band[sample : sample + 1, rows, cols])
+                yield (slice(sample, sample + 1), slice(r0, r1), slice(q0, q1)), block
 
 
 def score_padded_band(band, focus, context, scorer, max_tiles):

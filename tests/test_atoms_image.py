@@ -284,7 +284,12 @@ def test_empty_structure_is_a_blank_image(drawing):
 
 
 def test_structures_must_be_atoms_or_tuples():
-    with pytest.raises(TypeError, match=r"ase.Atoms or a \(positions, numbers, cell\)"):
+    with pytest.raises(TypeError, match=r"ase.Atoms, a \(positions, numbers, cell\)"):
         AtomImage().fit_transform([5])
+    missing = r"keys positions, numbers and cell; \[.cell.\]"
+    with pytest.raises(ValueError, match=missing):
+        AtomImage().fit_transform([{"positions": np.zeros((1, 3)), "numbers": [6]}])
+    with pytest.raises(TypeError, match=r"one structure \(dict\).*\[X\]"):
+        AtomImage().fit_transform({"positions": np.zeros((1, 3))})
     with pytest.raises(ValueError, match="no structures"):
         AtomImage().fit_transform([])

@@ -7,6 +7,7 @@ physical spacing, so that a larger cell gives a proportionally larger image.
 :func:`make_atoms_ednn` is the recommended EDNN to fit on them.
 """
 
+from ._lazy import AtomImageStack
 from ._recipe import make_atoms_ednn
 from ._render import render_image
 from ._torch_render import render_image_torch
@@ -14,6 +15,7 @@ from ._transformer import AtomImage
 
 __all__ = [
     "AtomImage",
+    "AtomImageStack",
     "EDNNCalculator",
     "make_atoms_ednn",
     "render_image",

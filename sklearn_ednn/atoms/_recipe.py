@@ -3,7 +3,7 @@
 from torch import nn
 
 from .._estimator import EDNNRegressor
-from .._torch import TileCNN, make_tile_net
+from .._torch import TileCNN, TileFCN, make_tile_net
 from .._torch._augmentation import PeriodicAugmentation
 from .._torch._callbacks import CosineLR, RefitOutputLayer
 
@@ -18,6 +18,7 @@ def make_atoms_ednn(
     batch_size=16,
     lr=1e-3,
     width=0.5,
+    network="cnn",
     refit_folds=5,
     random_state=0,
     verbose=0,
@@ -25,8 +26,11 @@ def make_atoms_ednn(
     """An EDNN configured for energies of atoms drawn by :class:`AtomImage`.
 
     The tile model is the paper's 13-convolution :class:`~sklearn_ednn.TileCNN`
-    at ``width`` with SiLU activations (smooth, so forces are continuous),
-    trained by Adam with a cosine learning-rate schedule on batches moved and
+    at ``width`` (``network="cnn"``), or a :class:`~sklearn_ednn.TileFCN` of
+    ``32 * width`` filters (``network="fcn"``), which scores a whole grid at
+    fully convolutional cost: the one for the largest structures. Both use
+    SiLU activations (smooth, so forces are continuous) and are trained by
+    Adam with a cosine learning-rate schedule on batches moved and
     mirrored at random (:class:`~sklearn_ednn.augmentation.PeriodicAugmentation`),
     then its output layer refitted by ridge regression with the penalty chosen
     on ``refit_folds`` contiguous folds. The network learns the energy less a
@@ -45,7 +49,11 @@ def make_atoms_ednn(
     lr : float, default=1e-3
         Peak learning rate of Adam.
     width : float, default=0.5
-        Width multiplier of the tile CNN (1.0 is the paper's).
+        Width multiplier of the tile CNN (1.0 is the paper's); for
+        ``network="fcn"``, the filters of its convolutions over 32.
+    network : {"cnn", "fcn"}, default="cnn"
+        The tile network: :class:`~sklearn_ednn.TileCNN` or
+        :class:`~sklearn_ednn.TileFCN`.
     refit_folds : int or None, default=5
         Contiguous folds for the output layer's ridge penalty; neighbouring
         molecular-dynamics snapshots are near copies, so leave-one-out
@@ -73,9 +81,15 @@ def make_atoms_ednn(
     >>> model[-1].get_params()["estimator__max_epochs"]
     2
     """
+    if network not in ("cnn", "fcn"):
+        raise ValueError(f"network={network!r} must be 'cnn' or 'fcn'.")
+    if network == "cnn":
+        module, size = TileCNN, {"module__width": width}
+    else:
+        module, size = TileFCN, {"module__filters": max(1, round(32 * width))}
     net = make_tile_net(
-        TileCNN,
-        module__width=width,
+        module,
+        **size,
         module__activation=nn.SiLU,
         max_epochs=max_epochs,
         batch_size=batch_size,

@@ -1,6 +1,7 @@
 """A scikit-learn transformer from atomic structures to images, eq. (2)."""
 
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -8,25 +9,52 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from .._sklearn_compat import Interval, StrOptions, _fit_context
 from ._force_targets import force_targets, structure_forces
 from ._grid import check_render_parameters, check_spacing
+from ._lazy import AtomImageStack
 from ._render import render_image
 
 
 def structure_arrays(structure):
-    """Positions, atomic numbers and cell of an ``ase.Atoms`` or a tuple."""
+    """Positions, atomic numbers and cell of an ``ase.Atoms``, mapping or tuple.
+
+    A mapping holds ``positions``, ``numbers`` and ``cell`` (the keywords of
+    ``ase.Atoms``, as :func:`~sklearn_ednn.datasets.make_porous_sheet` gives).
+    """
     if hasattr(structure, "get_positions"):
         return (
             structure.get_positions(),
             structure.get_atomic_numbers(),
             np.asarray(structure.get_cell()),
         )
+    if isinstance(structure, Mapping):
+        missing = {"positions", "numbers", "cell"} - set(structure)
+        if missing:
+            raise ValueError(
+                f"a structure given as a mapping needs the keys positions, "
+                f"numbers and cell; {sorted(missing)} are missing."
+            )
+        structure = (structure["positions"], structure["numbers"], structure["cell"])
     try:
         positions, atomic_numbers, cell = structure
     except (TypeError, ValueError):
         raise TypeError(
-            f"Expected an ase.Atoms or a (positions, numbers, cell) tuple; got "
+            f"Expected an ase.Atoms, a (positions, numbers, cell) tuple or a "
+            f"mapping of those; got "
             f"{type(structure).__name__}."
         ) from None
     return np.asarray(positions), np.asarray(atomic_numbers), np.asarray(cell)
+
+
+def structure_list(X):
+    """``X`` as a non-empty list of structures; one structure alone is an error."""
+    if isinstance(X, Mapping) or hasattr(X, "get_positions"):
+        raise TypeError(
+            f"X is one structure ({type(X).__name__}); pass a sequence of "
+            "structures, for example [X]."
+        )
+    structures = list(X)
+    if not structures:
+        raise ValueError("X holds no structures.")
+    return structures
 
 
 class AtomImage(TransformerMixin, BaseEstimator):
@@ -59,6 +87,11 @@ class AtomImage(TransformerMixin, BaseEstimator):
         Each Gaussian is cut off at ``cutoff * gamma`` along each axis.
     dtype : {"float32", "float64"}, default="float32"
         Data type of the images.
+    lazy : bool, default=False
+        If True, :meth:`transform` returns an :class:`AtomImageStack`, which
+        renders rows only when they are read: an EDNN predicts it band by
+        band, each band drawn from the atoms that reach it, so the image of
+        a structure of millions of atoms never exists whole.
 
     Attributes
     ----------
@@ -72,8 +105,10 @@ class AtomImage(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    Input is a sequence of ``ase.Atoms`` or of ``(positions, numbers, cell)``
-    tuples; cells must be orthorhombic in the image axes. Output has shape
+    Input is a sequence of ``ase.Atoms``, of ``(positions, numbers, cell)``
+    tuples or of mappings with those keys (such as
+    :func:`~sklearn_ednn.datasets.make_porous_sheet` returns); cells must be
+    orthorhombic in the image axes. Output has shape
     ``(n_structures, N1, ..., N_n_dims)``, with a trailing channel axis when
     ``species`` is set (fit the EDNN with ``channels=True`` then). All
     structures in one call must give the same grid shape.
@@ -101,6 +136,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
         "species": [None, tuple, list],
         "cutoff": [Interval(numbers.Real, 0, None, closed="neither")],
         "dtype": [StrOptions({"float32", "float64"})],
+        "lazy": ["boolean"],
     }
 
     def __init__(
@@ -112,6 +148,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
         species=None,
         cutoff=4.0,
         dtype="float32",
+        lazy=False,
     ):
         self.resolution = resolution
         self.gamma = gamma
@@ -119,6 +156,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
         self.species = species
         self.cutoff = cutoff
         self.dtype = dtype
+        self.lazy = lazy
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
@@ -168,12 +206,18 @@ class AtomImage(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        images : ndarray of shape (n_structures, N1, ..., N_n_dims[, n_channels])
-            One image per structure.
+        images : ndarray or AtomImageStack
+            One image per structure, shape ``(n_structures, N1, ...,
+            N_n_dims[, n_channels])``; an :class:`AtomImageStack` that
+            renders on demand when ``lazy=True``.
         """
-        structures = list(X)
-        if not structures:
-            raise ValueError("X holds no structures.")
+        structures = structure_list(X)
+        if self.lazy:
+            return AtomImageStack(
+                [structure_arrays(s) for s in structures],
+                self.render_parameters(),
+                self.dtype,
+            )
         images = None
         for index, structure in enumerate(structures):
             positions, atomic_numbers, cell = structure_arrays(structure)
@@ -241,9 +285,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
         ((1, 4), (1, 4, 2))
         """
         check_spacing(self.resolution, self.n_dims)
-        structures = list(X)
-        if not structures:
-            raise ValueError("X holds no structures.")
+        structures = structure_list(X)
         if forces is None:
             forces = [structure_forces(s, i) for i, s in enumerate(structures)]
         elif len(forces) != len(structures):

@@ -4,6 +4,7 @@ Like :mod:`sklearn.datasets`, generators are named ``make_*`` and return arrays.
 """
 
 from ._ising import CRITICAL_TEMPERATURE, ising_energy, make_ising
+from ._porous import PORE_DENSITY, make_porous_sheet, tersoff_energy
 from ._sheets import (
     LATTICE_CONSTANT,
     SHEET_KINDS,
@@ -16,11 +17,14 @@ from ._sheets import (
 __all__ = [
     "CRITICAL_TEMPERATURE",
     "LATTICE_CONSTANT",
+    "PORE_DENSITY",
     "SHEET_KINDS",
     "ising_energy",
     "label_structures",
     "make_ising",
+    "make_porous_sheet",
     "make_sheets",
     "sheet_cell",
     "tersoff_bcn",
+    "tersoff_energy",
 ]
