@@ -614,13 +614,18 @@ or regressor, default=None
         y_pred = tiling.predict(grids)
         return y_pred[:, 0] if self._y_ndim == 1 else y_pred
 
-    def predict_contributions(self, X):
+    def predict_contributions(self, X, out=None):
         """Each tile's contribution to the prediction, on the focus grid.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
             Grids, as for :meth:`predict`.
+        out : array-like, default=None
+            An array to write the contributions into, band by band, for maps
+            too large for memory: a memory map, an h5py dataset or a zarr
+            array (anything that takes slice assignment) of the shape of the
+            result. It is returned.
 
         Returns
         -------
@@ -633,5 +638,12 @@ or regressor, default=None
             ``shift`` pixels before that, per tiling.
         """
         tiling, grids = self._prediction_grids(X)
+        if out is not None:
+            if self._y_ndim == 1 and len(out.shape) == len(grids.shape):
+                raise ValueError(
+                    f"out has shape {tuple(out.shape)}: for a one-dimensional "
+                    "target the contributions have no output axis."
+                )
+            return tiling.contributions(grids, out=out)
         values = tiling.contributions(grids)
         return values[..., 0] if self._y_ndim == 1 else values

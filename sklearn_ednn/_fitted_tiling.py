@@ -359,20 +359,63 @@ n_channels)
         raw = self.scores(grids, reduce=True)
         return self.to_target(raw, self.n_tiles(grids.shape[1:-1]))
 
-    def contributions(self, grids):
+    def contributions(self, grids, out=None):
         """Predict each tile's contribution in target units, on the focus grid.
 
         Parameters
         ----------
         grids : ndarray of shape (n_samples, L1, ..., Ld, n_channels)
             Grids, from :meth:`as_grids`.
+        out : array-like, default=None
+            Where to write the contributions band by band instead of
+            returning a new array: anything that takes slice assignment (an
+            ndarray, a memory map, an h5py dataset, a zarr array), of shape
+            ``(n_samples, T1, ..., Td, n_outputs)``, or ``(n_samples, T1,
+            ..., Td)`` for one output. Only one band of the map is held in
+            memory at a time.
 
         Returns
         -------
         contributions : ndarray of shape (n_samples, T1, ..., Td, n_outputs)
-            Sum over the tiles is :meth:`predict`.
+            Sum over the tiles is :meth:`predict`; ``out`` when it is given.
         """
-        return self.to_target(self.scores(grids, reduce=False), 1)
+        if out is None:
+            return self.to_target(self.scores(grids, reduce=False), 1)
+        shape = (grids.shape[0], *self.tiles_per_axis(grids.shape[1:-1]))
+        squeeze = tuple(out.shape) == shape and self.n_outputs == 1
+        if not squeeze and tuple(out.shape) != (*shape, self.n_outputs):
+            raise ValueError(
+                f"out has shape {tuple(out.shape)}; the contributions of these "
+                f"grids have shape {(*shape, self.n_outputs)}"
+                + (f" (or {shape})." if self.n_outputs == 1 else ".")
+            )
+        if is_dask_array(grids):
+            import dask.array as da
+
+            values = self.contributions(grids)
+            da.store(values[..., 0] if squeeze else values, out, lock=True)
+            return out
+        for index, moved in enumerate(self.shifts):
+            # The mean over the tilings, accumulated in ``out`` band by band.
+            def write(where, raw, first=index == 0):
+                value = self.to_target(raw, 1) / self.n_tilings
+                value = value[..., 0] if squeeze else value
+                out[where] = value if first else np.asarray(out[where]) + value
+
+            score_grids(
+                grids,
+                self.focus,
+                self.context,
+                self.padding,
+                self.scorer,
+                max_tiles=self.tile_batch_size,
+                n_jobs=self.n_jobs,
+                reduce=False,
+                shift=moved,
+                progress=self.verbose,
+                sink=write,
+            )
+        return out
 
     # -- torch face ---------------------------------------------------------------
 

@@ -173,6 +173,7 @@ def score_grids(
     reduce,
     shift=None,
     progress=False,
+    sink=None,
 ):
     """Score every tile of a batch of grids, in bounded batches and in parallel.
 
@@ -198,12 +199,17 @@ def score_grids(
         each band is read as from the rolled grid, which is never made.
     progress : bool, default=False
         Show a progress bar over the work items (bands or runs of grids).
+    sink : callable, default=None
+        With ``reduce=False``, called as ``sink(where, values)`` for each
+        item as it is scored, ``where`` the (samples, tile rows) slices of
+        the item's ``values`` in the map of tiles; the map is then never
+        assembled and None is returned.
 
     Returns
     -------
-    result : ndarray
+    result : ndarray or None
         Shape (n_samples, n_outputs) if ``reduce``, else
-        (n_samples, T1, ..., Td, n_outputs).
+        (n_samples, T1, ..., Td, n_outputs); None with a ``sink``.
     """
     n_samples = X.shape[0]
     tiles_per_axis = tuple(length // f for length, f in zip(X.shape[1:-1], focus))
@@ -224,10 +230,10 @@ def score_grids(
     bands = _padded_bands(X, items, focus, context, padding, shift)
     bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
     if n_workers == 1:
-        results = [
+        results = (
             _score_band(band, focus, context, scorer, max_tiles, reduce)
             for band in tqdm(bands, **bar)
-        ]
+        )
     else:
         threads = max(1, cpu_count() // n_workers)
         # Bands are made lazily as workers ask for them, so memory stays bounded.
@@ -237,7 +243,12 @@ def score_grids(
             )
             for band in bands
         )
-        results = list(tqdm(jobs, **bar))
+        results = tqdm(jobs, **bar)
+    if sink is not None and not reduce:
+        for (s0, s1, r0, r1), part in zip(items, results):
+            sink((slice(s0, s1), slice(r0, r1)), part)
+        return None
+    results = list(results)
     n_outputs = results[0].shape[-1]
     if reduce:
         totals = np.zeros((n_samples, n_outputs))

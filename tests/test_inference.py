@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _lazy import RecordingArray
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn.datasets import make_ising
@@ -59,19 +60,6 @@ def test_memory_mapped_input_is_read_in_bands(model, tmp_path):
         model.set_params(tile_batch_size=16).predict(mapped), expected, rtol=1e-12
     )
     model.set_params(tile_batch_size=4096)
-
-
-class RecordingArray:
-    """A lazily read array that records the size of every read."""
-
-    def __init__(self, array):
-        self.array, self.shape, self.dtype = array, array.shape, array.dtype
-        self.largest_read = 0
-
-    def __getitem__(self, key):
-        part = self.array[key]
-        self.largest_read = max(self.largest_read, part.size)
-        return part
 
 
 def test_h5py_datasets_are_read_band_by_band(model, tmp_path):
@@ -139,3 +127,36 @@ def test_averaged_tilings_of_lazy_grids_are_read_band_by_band(model):
         model.set_params(average_shifts=1)
     # Each tiling reads bands of the grid as moved, never the whole grid.
     assert 0 < lazy.largest_read <= 6 * 128
+
+
+@pytest.mark.parametrize("average_shifts", [1, 2])
+def test_contributions_are_written_band_by_band_into_out(
+    model, tmp_path, average_shifts
+):
+    h5py = pytest.importorskip("h5py")
+    from sklearn import config_context
+
+    X, _ = make_ising(2, size=64, random_state=11)
+    model.set_params(average_shifts=average_shifts)
+    try:
+        expected = model.predict_contributions(X)
+        out = np.full(expected.shape, np.nan)
+        with config_context(working_memory=2 / 1024):
+            assert model.predict_contributions(X, out=out) is out
+            np.testing.assert_allclose(out, expected, rtol=1e-12)
+            with h5py.File(tmp_path / "maps.h5", "w") as file:
+                maps = file.create_dataset("maps", shape=expected.shape, dtype="f8")
+                model.predict_contributions(RecordingArray(X), out=maps)
+                np.testing.assert_allclose(maps[...], expected, rtol=1e-12)
+    finally:
+        model.set_params(average_shifts=1)
+
+
+def test_out_of_the_wrong_shape_is_refused(model):
+    X, _ = make_ising(2, size=16, random_state=12)
+    with pytest.raises(
+        ValueError, match=r"out has shape \(2, 8, 7\); the contributions"
+    ):
+        model.predict_contributions(X, out=np.empty((2, 8, 7)))
+    with pytest.raises(ValueError, match="one-dimensional target .* no output axis"):
+        model.predict_contributions(X, out=np.empty((2, 8, 8, 1)))
