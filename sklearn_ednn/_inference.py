@@ -83,7 +83,8 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     views = window_view(band, focus, context)  # a view: no copy
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
-    if getattr(scorer, "scores_padded", False):
+    padded = getattr(scorer, "scores_padded", False)
+    if padded:
         blocks = _padded_blocks(band, tiles_shape, focus, context, max_tiles)
     else:
         blocks = (
@@ -92,7 +93,7 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
         )
     scores = None
     for where, block in blocks:
-        if getattr(scorer, "scores_padded", False):
+        if padded:
             part = scorer.score_padded(block)
             shape = part.shape[1 + n_spatial :]
         else:  # a copy of these tiles only

@@ -149,3 +149,17 @@ def check_atoms(positions_shape, numbers):
             f"atom; got {tuple(positions_shape)} and {len(numbers)} numbers."
         )
     return numbers
+
+
+def periodic_window(sorted_coordinates, start, stop, length):
+    """Indices of the sorted coordinates in ``[start, stop)`` modulo ``length``.
+
+    ``sorted_coordinates`` lie in ``[0, length)``, sorted; the window may
+    reach past either end of the cell but must be shorter than it, so every
+    index appears once. Found by binary search: no pass over all atoms.
+    """
+    runs = [
+        np.searchsorted(sorted_coordinates, (start + shift, stop + shift))
+        for shift in (-length, 0.0, length)
+    ]
+    return np.concatenate([np.arange(lo, hi) for lo, hi in runs])

@@ -12,7 +12,7 @@ millions of atoms never exists whole.
 
 import numpy as np
 
-from ._grid import check_atoms, check_render_parameters, window_width
+from ._grid import check_atoms, check_render_parameters, periodic_window, window_width
 from ._render import render_image
 
 __all__ = ["AtomImageStack"]
@@ -109,7 +109,7 @@ class AtomImageStack:
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
-        samples, rows, rest = key[0], (key[1:2] or (slice(None),))[0], key[1 + 1 :]
+        samples, rows, rest = key[0], (key[1:2] or (slice(None),))[0], key[2:]
         if not isinstance(rows, slice) or rows.step not in (None, 1):
             raise IndexError(
                 "an AtomImageStack is sliced by structures, then a slice of rows "
@@ -139,12 +139,7 @@ class AtomImageStack:
         # Atoms within a margin of the band, moved into a local periodic cell
         # of the band and its margins; what wraps round lands in the margins.
         origin = (lo - margin) * spacing
-        width = local_rows * spacing
-        parts = [
-            slice(*np.searchsorted(first, (origin + shift, origin + shift + width)))
-            for shift in (-length, 0.0, length)
-        ]
-        take = np.concatenate([np.arange(len(first))[part] for part in parts])
+        take = periodic_window(first, origin, origin + local_rows * spacing, length)
         local_first = np.mod(first[take] - origin, length)
         local_cell = np.array(cell, dtype=np.float64)
         if local_cell.shape == (3,):

@@ -20,6 +20,8 @@ from joblib import Parallel, delayed
 from sklearn.utils import Bunch, check_random_state
 from tqdm.auto import tqdm
 
+from ..atoms._grid import periodic_window
+from ..atoms._transformer import structure_arrays
 from ._sheets import LATTICE_CONSTANT, tersoff_bcn
 
 __all__ = ["make_porous_sheet", "tersoff_energy"]
@@ -220,7 +222,8 @@ def tersoff_energy(sheet, *, band_width=200.0, n_jobs=None, verbose=0):
 
     def job(lo, hi):
         # Only the band's atoms travel to a worker, never the whole sheet.
-        index = _band_atoms(x_sorted, order, lo, hi, length)
+        halo = _TERSOFF_HALO
+        index = order[periodic_window(x_sorted, lo - halo, hi + halo, length)]
         return delayed(_band_energy)(positions[index], numbers[index], cell, lo, hi)
 
     jobs = (job(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]))
@@ -230,28 +233,13 @@ def tersoff_energy(sheet, *, band_width=200.0, n_jobs=None, verbose=0):
 
 
 def _sheet_arrays(sheet):
-    if hasattr(sheet, "get_positions"):
-        positions, numbers = sheet.get_positions(), sheet.get_atomic_numbers()
-        cell = np.asarray(sheet.get_cell())
-    else:
-        positions, numbers, cell = (
-            np.asarray(sheet[k]) for k in ("positions", "numbers", "cell")
-        )
+    positions, numbers, cell = structure_arrays(sheet)
+    cell = np.diag(cell) if cell.shape == (3,) else cell
     if not np.allclose(cell, np.diag(np.diag(cell))):
         raise ValueError(
             f"tersoff_energy needs an orthorhombic cell; got {cell.tolist()}."
         )
-    return np.asarray(positions, dtype=np.float64), numbers, cell
-
-
-def _band_atoms(x_sorted, order, lo, hi, length):
-    """Atoms whose x lies in [lo - halo, hi + halo), periodically."""
-    parts = []
-    for shift in (-length, 0.0, length):
-        a = np.searchsorted(x_sorted, lo - _TERSOFF_HALO + shift)
-        b = np.searchsorted(x_sorted, hi + _TERSOFF_HALO + shift)
-        parts.append(order[a:b])
-    return np.unique(np.concatenate(parts))
+    return np.asarray(positions, dtype=np.float64), np.asarray(numbers), cell
 
 
 def _band_energy(positions, numbers, cell, lo, hi):
