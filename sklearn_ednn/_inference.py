@@ -10,7 +10,9 @@ tiles, so memory stays bounded however large the grid.
 """
 
 import math
+import os
 import sys
+from contextlib import ExitStack, contextmanager
 
 import numpy as np
 from joblib import cpu_count, effective_n_jobs
@@ -77,26 +79,21 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     """Score one padded band in batches of at most ``max_tiles`` tiles.
 
     A scorer with ``scores_padded`` (a fully convolutional tile network) gets
-    each batch as a padded sub-band, rows and halo, and cuts no tiles; any
-    other gets a contiguous copy of the batch's tiles.
+    each batch as a padded block, tiles and halo, and cuts no tiles; any
+    other gets a contiguous copy of the block's tiles.
     """
     views = window_view(band, focus, context)  # a view: no copy
     n_spatial = len(focus)
     tiles_shape = views.shape[: 1 + n_spatial]
     padded = getattr(scorer, "scores_padded", False)
-    if padded:
-        blocks = _padded_blocks(band, tiles_shape, focus, context, max_tiles)
-    else:
-        blocks = (
-            ((slice(s0, s1), slice(r0, r1)), np.array(views[s0:s1, r0:r1]))
-            for s0, s1, r0, r1 in plan_items(tiles_shape[0], tiles_shape[1:], max_tiles)
-        )
     scores = None
-    for where, block in blocks:
+    for where in tile_blocks(tiles_shape, max_tiles, square=padded):
         if padded:
-            part = scorer.score_padded(block)
+            block = band[where[:1] + _padded_slices(where[1:], focus, context)]
+            part = scorer.score_padded(np.ascontiguousarray(block))
             shape = part.shape[1 + n_spatial :]
         else:  # a copy of these tiles only
+            block = np.array(views[where])
             part = scorer(block.reshape((-1,) + block.shape[1 + n_spatial :]))
             shape = part.shape[1:]
             part = part.reshape(block.shape[: 1 + n_spatial] + shape)
@@ -108,33 +105,64 @@ def _score_band(band, focus, context, scorer, max_tiles, reduce):
     return scores
 
 
-def _padded_blocks(band, tiles_shape, focus, context, max_tiles):
-    """Yield ``(where, block)``: padded blocks of at most ``max_tiles`` tiles.
+def _padded_slices(tile_slices, focus, context):
+    """The padded positions that the tiles in ``tile_slices`` read, per axis."""
+    return tuple(
+        padded_rows(s.start, s.stop, focus[axis:], context[axis:])
+        for axis, s in enumerate(tile_slices)
+    )
 
-    ``where`` indexes the blocks' tiles in the band's map of tiles. Blocks
-    are cut along the first two spatial axes, near square, each with its
-    halo: a fully convolutional network then keeps its activations of one
-    block in the CPU caches instead of streaming rows of a wide grid through
-    memory layer after layer.
+
+def tile_blocks(tiles_shape, max_tiles, square=False):
+    """Cut a map of tiles into blocks of at most ``max_tiles`` tiles.
+
+    Parameters
+    ----------
+    tiles_shape : tuple of int
+        ``(n_samples, T1, ..., Td)``: grids and tiles per spatial axis.
+    max_tiles : int
+        Largest number of tiles per block.
+    square : bool, default=False
+        Cut a grid of more than ``max_tiles`` tiles into near-square blocks
+        even when whole rows of tiles fit.
+
+    Returns
+    -------
+    blocks : list of tuple of slice
+        Index of each block in the map of tiles, covering every tile exactly
+        once: runs of whole grids when a grid has at most ``max_tiles``
+        tiles, else bands of whole tile rows when a row fits (and not
+        ``square``), else near-square blocks cut along the first two spatial
+        axes. A batch therefore never exceeds ``max_tiles`` however wide the
+        grid (only a single position of the first two axes, holding more
+        than ``max_tiles`` tiles of a 3-D grid, does), and a fully
+        convolutional network keeps one block's activations in the CPU
+        caches instead of streaming wide rows through memory layer by layer.
     """
     n_samples, *tiles_per_axis = tiles_shape
-    if len(tiles_per_axis) == 1 or math.prod(tiles_per_axis) <= max_tiles:
-        for s0, s1, r0, r1 in plan_items(n_samples, tiles_per_axis, max_tiles):
-            rows = padded_rows(r0, r1, focus, context)
-            yield (slice(s0, s1), slice(r0, r1)), band[s0:s1, rows]
-        return
+    fits = (
+        math.prod(tiles_per_axis) <= max_tiles
+        if square
+        else (math.prod(tiles_per_axis[1:]) <= max_tiles)
+    )
+    if len(tiles_per_axis) == 1 or fits:
+        return [
+            (slice(s0, s1), slice(r0, r1))
+            for s0, s1, r0, r1 in plan_items(n_samples, tiles_per_axis, max_tiles)
+        ]
     rest = math.prod(tiles_per_axis[2:])
     n_cols = min(tiles_per_axis[1], max(1, math.isqrt(max(1, max_tiles // rest))))
     n_rows = max(1, max_tiles // (n_cols * rest))
-    for sample in range(n_samples):
-        for r0 in range(0, tiles_per_axis[0], n_rows):
-            r1 = min(r0 + n_rows, tiles_per_axis[0])
-            rows = padded_rows(r0, r1, focus, context)
-            for q0 in range(0, tiles_per_axis[1], n_cols):
-                q1 = min(q0 + n_cols, tiles_per_axis[1])
-                cols = padded_rows(q0, q1, focus[1:], context[1:])
-                block = np.ascontiguousarray(band[sample : sample + 1, rows, cols])
-                yield (slice(sample, sample + 1), slice(r0, r1), slice(q0, q1)), block
+    return [
+        (
+            slice(sample, sample + 1),
+            slice(r0, min(r0 + n_rows, tiles_per_axis[0])),
+            slice(q0, min(q0 + n_cols, tiles_per_axis[1])),
+        )
+        for sample in range(n_samples)
+        for r0 in range(0, tiles_per_axis[0], n_rows)
+        for q0 in range(0, tiles_per_axis[1], n_cols)
+    ]
 
 
 def score_padded_band(band, focus, context, scorer, max_tiles):
@@ -146,20 +174,38 @@ def score_padded_band(band, focus, context, scorer, max_tiles):
     return _score_band(band, focus, context, scorer, max_tiles, reduce=False)
 
 
-def _score_band_with_threads(band, focus, context, scorer, max_tiles, reduce, threads):
-    """:func:`_score_band` in a worker, limited to ``threads`` CPU threads."""
-    # torch keeps its own thread pool; limit it only where a torch scorer has
-    # imported it, so that classical tile models never import torch.
+@contextmanager
+def limited_threads(threads):
+    """Limit this process's BLAS, OpenMP and torch thread pools to ``threads``.
+
+    torch keeps its own thread pool; it is limited only where a torch scorer
+    has imported it, so that classical tile models never import torch.
+    """
     torch = sys.modules.get("torch")
     previous = torch.get_num_threads() if torch is not None else None
     try:
         if torch is not None:
             torch.set_num_threads(threads)
         with threadpool_limits(limits=threads):
-            return _score_band(band, focus, context, scorer, max_tiles, reduce)
+            yield
     finally:
         if torch is not None:
             torch.set_num_threads(previous)
+
+
+def _score_band_in_worker(band, focus, context, scorer, max_tiles, reduce, limits):
+    """:func:`_score_band` in a joblib worker, within ``limits = (threads, pid)``.
+
+    A worker in another process limits its own thread pools to ``threads``;
+    a thread of the calling process (``pid``) runs under the limit the caller
+    set once for all its threads (pools are per process, so threads setting
+    and restoring them one by one would race).
+    """
+    threads, caller = limits
+    if os.getpid() == caller:
+        return _score_band(band, focus, context, scorer, max_tiles, reduce)
+    with limited_threads(threads):
+        return _score_band(band, focus, context, scorer, max_tiles, reduce)
 
 
 def score_grids(
@@ -230,26 +276,40 @@ def score_grids(
     n_workers = min(n_workers, len(items))
     bands = _padded_bands(X, items, focus, context, padding, shift)
     bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
-    if n_workers == 1:
-        results = (
-            _score_band(band, focus, context, scorer, max_tiles, reduce)
-            for band in tqdm(bands, **bar)
-        )
-    else:
-        threads = max(1, cpu_count() // n_workers)
-        # Bands are made lazily as workers ask for them, so memory stays bounded.
-        jobs = Parallel(n_jobs=n_workers, return_as="generator")(
-            delayed(_score_band_with_threads)(
-                band, focus, context, scorer, max_tiles, reduce, threads
+    with ExitStack() as limits:
+        if n_workers == 1:
+            results = (
+                _score_band(band, focus, context, scorer, max_tiles, reduce)
+                for band in tqdm(bands, **bar)
             )
-            for band in bands
-        )
-        results = tqdm(jobs, **bar)
-    if sink is not None and not reduce:
-        for (s0, s1, r0, r1), part in zip(items, results):
-            sink((slice(s0, s1), slice(r0, r1)), part)
-        return None
-    results = list(results)
+        else:
+            threads = max(1, cpu_count() // n_workers)
+            limits.enter_context(limited_threads(threads))
+            # Bands are made lazily as workers ask for them, so memory stays
+            # bounded. A scorer may prefer threads (torch releases the GIL in
+            # its kernels): no band, result or model is copied to a process.
+            jobs = Parallel(
+                n_jobs=n_workers,
+                return_as="generator",
+                prefer=getattr(scorer, "parallel_prefer", None),
+            )(
+                delayed(_score_band_in_worker)(
+                    band,
+                    focus,
+                    context,
+                    scorer,
+                    max_tiles,
+                    reduce,
+                    (threads, os.getpid()),
+                )
+                for band in bands
+            )
+            results = tqdm(jobs, **bar)
+        if sink is not None and not reduce:
+            for (s0, s1, r0, r1), part in zip(items, results):
+                sink((slice(s0, s1), slice(r0, r1)), part)
+            return None
+        results = list(results)
     n_outputs = results[0].shape[-1]
     if reduce:
         totals = np.zeros((n_samples, n_outputs))

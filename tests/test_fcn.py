@@ -1,4 +1,7 @@
-"""The fully convolutional tile network: the same numbers as tile by tile, no tiles."""
+"""Fully convolutional tile networks: the same numbers as tile by tile, no tiles.
+
+``TileFCN`` and ``TileMLP`` given a focus score whole padded grids at once.
+"""
 
 import numpy as np
 import pytest
@@ -9,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ednn import EDNNModule, EDNNRegressor, TileFCN, make_tile_net
+from sklearn_ednn import EDNNModule, EDNNRegressor, TileFCN, TileMLP, make_tile_net
 from sklearn_ednn._tiling import tile_shape, torch_pad, torch_tiles
 from sklearn_ednn.atoms import AtomImage, EDNNCalculator
 from sklearn_ednn.datasets import make_ising
@@ -25,30 +28,39 @@ def layouts(draw):
     padding = draw(st.sampled_from(["wrap", "zeros"]))
     with_offset = draw(st.booleans())
     seed = draw(st.integers(0, 1000))
-    return f, c, tiles, n_channels, padding, with_offset, seed
+    network = draw(st.sampled_from(["fcn", "mlp"]))
+    return f, c, tiles, n_channels, padding, with_offset, seed, network
 
 
-def _module(f, c, n_channels, padding, with_offset, seed):
+# Small versions of the two fully convolutional networks.
+NETWORKS = {
+    "fcn": (TileFCN, {"filters": 4, "hidden": 8}),
+    "mlp": (TileMLP, {"hidden_sizes": (8, 4)}),
+}
+
+
+def _module(f, c, n_channels, padding, with_offset, seed, network="fcn"):
     torch.manual_seed(seed)
     offset = np.random.RandomState(seed).normal(size=(n_channels, 1))
+    tile_network, sizes = NETWORKS[network]
     return EDNNModule(
-        TileFCN,
+        tile_network,
         ednn_focus=f,
         ednn_context=c,
         ednn_padding=padding,
         ednn_n_channels=n_channels,
         ednn_n_outputs=1,
         ednn_channel_offset=offset if with_offset else None,
-        filters=4,
-        hidden=8,
+        **sizes,
     ).double()
 
 
 @settings(max_examples=40, deadline=None)
 @given(layouts())
 def test_the_whole_grid_at_once_equals_every_tile_alone(case):
-    f, c, tiles, n_channels, padding, with_offset, seed = case
-    module = _module(f, c, n_channels, padding, with_offset, seed)
+    f, c, tiles, n_channels, padding, with_offset, seed, network = case
+    module = _module(f, c, n_channels, padding, with_offset, seed, network)
+    assert module.fully_convolutional
     shape = (2,) + tuple(t * fi for t, fi in zip(tiles, f)) + (n_channels,)
     X = torch.from_numpy(np.random.RandomState(seed).normal(size=shape))
     with torch.no_grad():
@@ -66,8 +78,9 @@ def test_the_whole_grid_at_once_equals_every_tile_alone(case):
     np.testing.assert_allclose(single, maps, rtol=1e-5, atol=1e-5)
 
 
-def test_receptive_field_is_exactly_the_tile():
-    net = TileFCN(tile_shape=tile_shape((4, 2), (3, 1)), focus=(4, 2)).double()
+@pytest.mark.parametrize("network", [TileFCN, TileMLP])
+def test_receptive_field_is_exactly_the_tile(network):
+    net = network(tile_shape=tile_shape((4, 2), (3, 1)), focus=(4, 2)).double()
     grid = torch.zeros(1, 1, 3 * 4 + 6, 2 * 2 + 2, dtype=torch.float64)
     base = net(grid)
     for position in np.ndindex(*grid.shape[2:]):
@@ -91,6 +104,33 @@ def test_bad_layouts_are_refused():
         TileFCN(tile_shape=(3, 3), focus=(4, 4))
     with pytest.raises(ValueError, match="see more than the tile"):
         TileFCN(tile_shape=(5, 5), focus=(1, 1), depth=3)
+    with pytest.raises(ValueError, match=r"one focus per axis.*focus=\(1,\)"):
+        TileMLP(tile_shape=(3, 3), focus=(1,))
+
+
+def test_the_mlp_as_a_convolution_is_the_fully_connected_network():
+    # The same weights give the same function, tile by tile and over a grid.
+    torch.manual_seed(0)
+    dense = TileMLP(tile_shape=(4, 3), n_channels=2, hidden_sizes=(6, 5)).double()
+    conv = TileMLP(tile_shape=(4, 3), focus=(2, 1), n_channels=2, hidden_sizes=(6, 5))
+    conv = conv.double()
+    conv.load_state_dict(dense.state_dict())
+    assert not dense.fully_convolutional and conv.fully_convolutional
+    padded = torch.randn(3, 2, 2 * 2 + 2, 4 * 1 + 2, dtype=torch.float64)
+    tiles = padded.unfold(2, 4, 2).unfold(3, 3, 1)  # (3, 2, 2, 4, 4, 3)
+    tiles = tiles.permute(0, 2, 3, 1, 4, 5).reshape(-1, 2, 4, 3)
+    with torch.no_grad():
+        maps = conv(padded)  # (3, 1, 2, 4)
+        expected = dense(tiles).reshape(3, 2, 4, 1).permute(0, 3, 1, 2)
+    np.testing.assert_allclose(maps, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_the_default_ising_network_cuts_no_tiles():
+    X, y = make_ising(40, size=8, random_state=0)
+    model = EDNNRegressor(make_tile_net(max_epochs=1), random_state=0).fit(X, y)
+    assert isinstance(model.estimator_.module_.tile_module, TileMLP)
+    assert model.estimator_.module_.fully_convolutional
+    assert model.tiling_.scorer.scores_padded
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,15 @@
 """Prediction in bounded batches and in parallel gives the same numbers."""
 
+import os
+import threading
+
 import numpy as np
 import pytest
 from _lazy import RecordingArray
+from joblib import cpu_count
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn._inference import score_grids
 from sklearn_ednn.datasets import make_ising
 
 
@@ -38,6 +43,7 @@ def test_parallel_prediction_matches_serial(model, n_samples, size):
         model.predict_contributions(X),
         model.set_params(n_jobs=None).predict_contributions(X),
         rtol=1e-12,
+        atol=1e-12,  # float64 round-off on contributions near zero
     )
     model.set_params(n_jobs=None, tile_batch_size=4096)
 
@@ -160,3 +166,46 @@ def test_out_of_the_wrong_shape_is_refused(model):
         model.predict_contributions(X, out=np.empty((2, 8, 7)))
     with pytest.raises(ValueError, match="one-dimensional target .* no output axis"):
         model.predict_contributions(X, out=np.empty((2, 8, 8, 1)))
+
+
+class _RecordingScorer:
+    """Sums each tile, recording where and under which thread limit it ran."""
+
+    def __init__(self, parallel_prefer=None):
+        if parallel_prefer is not None:
+            self.parallel_prefer = parallel_prefer
+
+    def __call__(self, tiles):
+        import torch
+
+        where = (os.getpid(), threading.get_ident(), torch.get_num_threads())
+        values = tiles.reshape(len(tiles), -1).sum(axis=1, keepdims=True)
+        return np.concatenate([values, np.tile(where, (len(tiles), 1))], axis=1)
+
+
+@pytest.mark.parametrize("prefer", ["threads", None])
+def test_workers_are_threads_or_processes_as_the_scorer_prefers(prefer):
+    import torch
+
+    X = np.random.default_rng(0).normal(size=(1, 64, 8, 1))
+    before = torch.get_num_threads()
+    scores = score_grids(
+        X,
+        (1, 1),
+        (0, 0),
+        "wrap",
+        _RecordingScorer(prefer),
+        max_tiles=16,
+        n_jobs=2,
+        reduce=False,
+    ).reshape(-1, 4)
+    np.testing.assert_allclose(scores[:, 0], X.reshape(-1))
+    pids, threads = set(scores[:, 1]), set(scores[:, 2])
+    # Threads share the caller's process; processes are others.
+    assert (pids == {os.getpid()}) == (prefer == "threads")
+    if prefer == "threads":
+        assert threading.get_ident() not in threads  # pool threads
+    # Every worker ran with its share of the cores, and the caller's torch
+    # thread pool is as it was.
+    assert set(scores[:, 3]) == {max(1, cpu_count() // 2)}
+    assert torch.get_num_threads() == before

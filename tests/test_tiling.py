@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sklearn_ednn import TileTransformer, tiles_to_focus_grid
-from sklearn_ednn._inference import plan_items
+from sklearn_ednn._inference import plan_items, tile_blocks
 from sklearn_ednn._tiling import pad_grid, torch_tiles, window_view
 
 
@@ -159,3 +159,34 @@ def test_plan_items_cover_every_tile_once(n_samples, tiles_per_axis, max_tiles):
         covered[s0:s1, r0:r1] += 1
         assert (s1 - s0) * (r1 - r0) * row_size <= max(max_tiles, row_size)
     np.testing.assert_array_equal(covered, 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_samples=st.integers(1, 4),
+    tiles_per_axis=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+    max_tiles=st.integers(1, 60),
+    square=st.booleans(),
+)
+def test_tile_blocks_cover_every_tile_once_within_the_batch(
+    n_samples, tiles_per_axis, max_tiles, square
+):
+    shape = (n_samples, *tiles_per_axis)
+    covered = np.zeros(shape, dtype=int)
+    # Only one position of the first two axes of a 3-D grid may exceed it.
+    smallest = int(np.prod(tiles_per_axis[2:])) if len(tiles_per_axis) > 2 else 1
+    for where in tile_blocks(shape, max_tiles, square=square):
+        covered[where] += 1
+        assert covered[where].size <= max(max_tiles, smallest)
+    np.testing.assert_array_equal(covered, 1)
+
+
+def test_a_row_wider_than_the_batch_is_cut_into_blocks():
+    # A 1 x 10000 row of tiles is never one batch of 10000.
+    blocks = tile_blocks((1, 3, 10_000), 4096)
+    assert (
+        max((b[1].stop - b[1].start) * (b[2].stop - b[2].start) for b in blocks) <= 4096
+    )
+    # Rows that fit stay whole unless square blocks are asked for.
+    assert all(len(b) == 2 for b in tile_blocks((1, 100, 40), 400))
+    assert all(len(b) == 3 for b in tile_blocks((1, 100, 40), 400, square=True))

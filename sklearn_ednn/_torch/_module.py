@@ -305,7 +305,16 @@ class TorchTileScorer:
     dtype : {"float64", "float32"}
         Precision of inference. In float64 a tile's contribution does not
         depend, to round-off, on which other tiles share its batch.
+
+    Attributes
+    ----------
+    parallel_prefer : str
+        ``"threads"``: torch releases the GIL in its kernels, so joblib
+        workers are threads sharing one copy of the module, and no band,
+        result or module is copied to another process.
     """
+
+    parallel_prefer = "threads"
 
     def __init__(self, module, dtype):
         self.module = module

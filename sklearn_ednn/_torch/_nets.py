@@ -8,22 +8,34 @@ estimator fills those in from the data, as skorch's ``InputShapeSetter`` does.
 
 import math
 
+import torch
 from torch import nn
+from torch.nn import functional
 
 __all__ = ["TileMLP", "TileCNN"]
 
 
 class TileMLP(nn.Module):
-    """The paper's fully connected tile network.
+    """The paper's fully connected tile network, run as a convolution over the grid.
 
     Layers: ``n_channels * prod(tile_shape)`` inputs, a layer of
     ``32 * prod(tile_shape)`` units, two layers of 64 units, then ``n_outputs``
     outputs, with ReLU activations (Mills et al. 2019, section 2.1).
 
+    Given ``focus`` (the EDNN estimator fills it in), the network is fully
+    convolutional: its first layer, which reads the whole tile, is applied as
+    a convolution of kernel ``tile_shape`` and stride ``focus`` over a padded
+    grid, and the other layers to every output position, so a whole padded
+    grid (or band) is scored at once and no tile is ever copied out. The
+    weights and the function are those of the fully connected layers.
+
     Parameters
     ----------
     tile_shape : tuple of int, default=(3, 3)
         Spatial shape of one tile, ``f + 2 * c`` per axis.
+    focus : tuple of int, default=None
+        Focus ``f`` per axis. None scores flat batches of tiles only, as a
+        plain fully connected network.
     n_channels : int, default=1
         Number of channels per grid position.
     n_outputs : int, default=1
@@ -34,6 +46,11 @@ class TileMLP(nn.Module):
     activation : type of torch.nn.Module, default=torch.nn.ReLU
         Activation class placed after every hidden layer.
 
+    Attributes
+    ----------
+    fully_convolutional : bool
+        Whether the network scores whole padded grids (``focus`` given).
+
     Examples
     --------
     >>> import torch
@@ -41,11 +58,19 @@ class TileMLP(nn.Module):
     >>> net = TileMLP(tile_shape=(3, 3))
     >>> net(torch.zeros(5, 1, 3, 3)).shape
     torch.Size([5, 1])
+    >>> # With a focus, a 4 x 4 grid padded by c = 1 gives the 4 x 4 map:
+    >>> net = TileMLP(tile_shape=(3, 3), focus=(1, 1))
+    >>> net(torch.zeros(2, 1, 6, 6)).shape
+    torch.Size([2, 1, 4, 4])
     """
+
+    # Models saved before ``focus`` existed unpickle as plain networks.
+    fully_convolutional = False
 
     def __init__(
         self,
         tile_shape=(3, 3),
+        focus=None,
         n_channels=1,
         n_outputs=1,
         hidden_sizes=None,
@@ -55,6 +80,15 @@ class TileMLP(nn.Module):
         tile_size = math.prod(tile_shape)
         if hidden_sizes is None:
             hidden_sizes = (32 * tile_size, 64, 64)
+        if focus is not None:
+            if len(tile_shape) not in _CONV or len(focus) != len(tile_shape):
+                raise ValueError(
+                    f"A fully convolutional TileMLP needs a 1-, 2- or 3-D "
+                    f"tile_shape and one focus per axis; got "
+                    f"tile_shape={tuple(tile_shape)}, focus={tuple(focus)}."
+                )
+            self.fully_convolutional = True
+            self.tile_shape, self.focus = tuple(tile_shape), tuple(focus)
         layers = [nn.Flatten()]
         width = n_channels * tile_size
         for hidden in hidden_sizes:
@@ -62,24 +96,42 @@ class TileMLP(nn.Module):
             width = hidden
         layers.append(nn.Linear(width, n_outputs))
         self.layers = nn.Sequential(*layers)
+        self.n_outputs = n_outputs
 
-    def forward(self, tiles):
-        """Score a batch of tiles.
+    def forward(self, x):
+        """Score a batch of tiles, or every tile of padded grids.
 
         Parameters
         ----------
-        tiles : torch.Tensor of shape (n_tiles, n_channels, w1, ..., wd)
-            The tiles.
+        x : torch.Tensor of shape (n, n_channels, P1, ..., Pd)
+            Tiles (``Pi = wi``) or, when :attr:`fully_convolutional`, padded
+            grids (``Pi = Ti fi + 2 ci``).
 
         Returns
         -------
-        contributions : torch.Tensor of shape (n_tiles, n_outputs)
-            One contribution per tile and output.
+        contributions : torch.Tensor
+            Shape (n, n_outputs), one contribution per tile and output; when
+            :attr:`fully_convolutional`, the map (n, n_outputs, T1, ..., Td)
+            of every tile's contributions (``Ti = 1`` for a tile).
         """
-        return self.layers(tiles)
+        if not self.fully_convolutional:
+            return self.layers(x)
+        first = self.layers[1]
+        n_dims = len(self.tile_shape)
+        # The first layer's weights as a kernel over (channels, *tile),
+        # flattened in the order nn.Flatten reads a tile.
+        kernel = first.weight.reshape(first.out_features, -1, *self.tile_shape)
+        features = _CONV_FUNCTIONS[n_dims](x, kernel, first.bias, stride=self.focus)
+        n, width, *tiles = features.shape
+        # The other layers on one row per tile: the last Linear sees
+        # (n * T, hidden), as for flat tiles.
+        rows = torch.movedim(features, 1, -1).reshape(-1, width)
+        out = self.layers[2:](rows).reshape(n, *tiles, self.n_outputs)
+        return torch.movedim(out, -1, 1)
 
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+_CONV_FUNCTIONS = {1: functional.conv1d, 2: functional.conv2d, 3: functional.conv3d}
 _PAD = {1: nn.ConstantPad1d, 2: nn.ConstantPad2d, 3: nn.ConstantPad3d}
 
 
