@@ -23,7 +23,15 @@ One run, one table per part, JSON (``results/scaling/scaling.json``,
     the EDNN's total against Tersoff's total computed band by band;
 (g) the same on a CUDA GPU when one is available.
 
-Usage: ``python benchmarks/scaling.py [--quick]``.
+Every measurement runs with glibc's allocator told to keep freed memory
+(``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``; the script restarts
+itself with them, and its children inherit them): by default a fresh process
+hands the activations of every batch back to the system and faults them in
+again on the next, which can double the time of a large prediction and makes
+one process's timings depend on what ran in it before (the user guide's
+"Prediction at scale" explains). ``--default-allocator`` measures without.
+
+Usage: ``python benchmarks/scaling.py [--quick] [--default-allocator]``.
 """
 
 import argparse
@@ -53,6 +61,11 @@ RESOLUTION = (2.46 / 8, 2.46 * math.sqrt(3) / 14)
 GAMMA = 0.3
 PAPER_SHEET = (4065, 2348)  # 35.2 M atoms, 1.0 um^2
 PAPER_SECONDS, PAPER_CORES = 24.7 * 60, 448
+# Keep up to 64 MiB blocks in the heap and up to 256 MiB free at its top.
+ALLOCATOR = {
+    "MALLOC_MMAP_THRESHOLD_": str(64 * 2**20),
+    "MALLOC_TRIM_THRESHOLD_": str(256 * 2**20),
+}
 
 
 def best_time(func, repeat=3):
@@ -290,7 +303,17 @@ def band_tersoff(repeat, seed):
 def main():
     parser = make_parser(__doc__)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="measure with glibc's default allocator settings",
+    )
     args = parser.parse_args()
+    unset = any(os.environ.get(key) != value for key, value in ALLOCATOR.items())
+    if unset and not args.default_allocator and not args.child:
+        os.execve(
+            sys.executable, [sys.executable, *sys.argv], {**os.environ, **ALLOCATOR}
+        )
     if args.child:
         part, *rest = json.loads(args.child)
         result = {"ising": child_ising, "sheet": child_sheet}[part](*rest)
@@ -299,6 +322,7 @@ def main():
     quick = args.quick
     threads = torch.get_num_threads()
     result = {"quick": quick, "torch_threads": threads, "cores": os.cpu_count()}
+    result["allocator"] = {key: os.environ.get(key) for key in ALLOCATOR}
 
     # (a) Throughput against the same run's matrix multiplies.
     gemm32, gemm64 = gemm_gflops(torch.float32), gemm_gflops(torch.float64)
