@@ -150,9 +150,11 @@ def tile_blocks(tiles_shape, max_tiles, square=False):
             (slice(s0, s1), slice(r0, r1))
             for s0, s1, r0, r1 in plan_items(n_samples, tiles_per_axis, max_tiles)
         ]
+    # Near square, but as many tiles as allowed: a band of few rows gets
+    # blocks of all its rows and as many columns as fit.
     rest = math.prod(tiles_per_axis[2:])
-    n_cols = min(tiles_per_axis[1], max(1, math.isqrt(max(1, max_tiles // rest))))
-    n_rows = max(1, max_tiles // (n_cols * rest))
+    n_rows = min(tiles_per_axis[0], max(1, math.isqrt(max(1, max_tiles // rest))))
+    n_cols = min(tiles_per_axis[1], max(1, max_tiles // (n_rows * rest)))
     return [
         (
             slice(sample, sample + 1),

@@ -1,5 +1,7 @@
 """The skorch callbacks: the cosine schedule and the output-layer refit."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -18,12 +20,16 @@ def ising_data():
     return X, ising_energy(X)
 
 
+# The cosine schedule alone: the default refit named and dropped.
+NO_REFIT = [("lr_scheduler", CosineLR()), ("refit_output", None)]
+
+
 def _training_residuals(model, X, y):
     return model.predict(X) - y
 
 
 def test_cosine_lr_follows_max_epochs():
-    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=[("lr", CosineLR())])
+    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=NO_REFIT)
     model = EDNNRegressor(net, random_state=0).fit(np.ones((4, 4, 4)), np.full(4, 16.0))
     lrs = model.estimator_.history[:, "event_lr"]
     np.testing.assert_allclose(lrs, 0.1 * (1 + np.cos(np.pi * np.arange(4) / 4)) / 2)
@@ -35,7 +41,7 @@ def test_cosine_lr_anneals_again_in_a_continued_run(how):
     """A continued run (skorch's partial_fit, or EDNNRegressor's warm start
     with a new optimizer) anneals once more from lr, not on past the end of
     the first cosine."""
-    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=[("lr", CosineLR())])
+    net = make_tile_net(max_epochs=4, lr=0.1, callbacks=NO_REFIT)
     X, y = np.ones((4, 4, 4)), np.full(4, 16.0)
     model = EDNNRegressor(net, random_state=0).fit(X, y)
     if how == "partial_fit":
@@ -57,16 +63,34 @@ def test_refit_is_a_default_callback():
     assert isinstance(dict(make_tile_net().callbacks)["refit_output"], RefitOutputLayer)
 
 
+def test_callbacks_that_drop_a_default_say_so():
+    with pytest.warns(
+        UserWarning, match=r"dropped 'refit_output' \(RefitOutputLayer\)"
+    ):
+        make_tile_net(callbacks=[("lr_scheduler", CosineLR())])
+    with pytest.warns(UserWarning, match=r"dropped 'lr_scheduler' \(CosineLR\), "):
+        make_tile_net(callbacks=[CosineLR()])  # unnamed: a callback of its own
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = make_tile_net(callbacks=NO_REFIT)  # named and dropped: no warning
+    X, y = np.ones((4, 4, 4)), np.full(4, 16.0)
+    fitted = EDNNRegressor(net.set_params(max_epochs=1), random_state=0).fit(X, y)
+    assert "refit_output" not in dict(fitted.estimator_.callbacks_)
+
+
 def test_refit_solves_the_output_layer_least_squares(ising_data):
     """After the refit the training residuals are orthogonal to the summed
     features of the output layer; without it they are not."""
     X, y = ising_data
-    exact = [("lr", CosineLR()), ("refit", RefitOutputLayer(alphas=[1e-10]))]
+    exact = [
+        ("lr_scheduler", CosineLR()),
+        ("refit_output", RefitOutputLayer(alphas=[1e-10])),
+    ]
     with_refit = EDNNRegressor(
         make_tile_net(max_epochs=3, callbacks=exact), random_state=0
     ).fit(X, y)
     without = EDNNRegressor(
-        make_tile_net(max_epochs=3, callbacks=[("lr", CosineLR())]), random_state=0
+        make_tile_net(max_epochs=3, callbacks=NO_REFIT), random_state=0
     ).fit(X, y)
     history = with_refit.estimator_.history[-1]
     assert history["refit_loss_after"] < history["refit_loss_before"]
@@ -103,17 +127,16 @@ def test_refit_penalty_guards_against_few_grids(ising_data):
     X, y = ising_data
     held_out_error = {}
     for name, refit in [
-        ("plain", []),
-        ("exact", [("refit", RefitOutputLayer(alphas=[1e-10]))]),
-        ("loo", [("refit", RefitOutputLayer())]),
+        ("plain", None),
+        ("exact", RefitOutputLayer(alphas=[1e-10])),
+        ("loo", RefitOutputLayer()),
     ]:
-        net = make_tile_net(
-            max_epochs=2, lr=1e-3, callbacks=[("lr", CosineLR())] + refit
-        )
+        callbacks = [("lr_scheduler", CosineLR()), ("refit_output", refit)]
+        net = make_tile_net(max_epochs=2, lr=1e-3, callbacks=callbacks)
         model = EDNNRegressor(net, random_state=0).fit(X[:40], y[:40])
         held_out_error[name] = np.abs(model.predict(X[40:]) - y[40:]).mean()
         if name == "loo":
-            assert dict(model.estimator_.callbacks_)["refit"].alpha_ > 1e-6
+            assert dict(model.estimator_.callbacks_)["refit_output"].alpha_ > 1e-6
     assert held_out_error["loo"] < 0.9 * held_out_error["exact"]
     assert held_out_error["loo"] < 0.9 * held_out_error["plain"]
 
@@ -126,10 +149,13 @@ def test_refit_folds_resist_near_copies(ising_data):
     X_twice, y_twice = np.repeat(X[:40], 2, axis=0), np.repeat(y[:40], 2)
     alpha, held_out_error = {}, {}
     for name, cv in [("loo", None), ("folds", 5)]:
-        callbacks = [("lr", CosineLR()), ("refit", RefitOutputLayer(cv=cv))]
+        callbacks = [
+            ("lr_scheduler", CosineLR()),
+            ("refit_output", RefitOutputLayer(cv=cv)),
+        ]
         net = make_tile_net(max_epochs=2, lr=1e-3, callbacks=callbacks)
         model = EDNNRegressor(net, random_state=0).fit(X_twice, y_twice)
-        alpha[name] = dict(model.estimator_.callbacks_)["refit"].alpha_
+        alpha[name] = dict(model.estimator_.callbacks_)["refit_output"].alpha_
         held_out_error[name] = np.abs(model.predict(X[40:]) - y[40:]).mean()
     # Leave-one-out falls to the smallest penalty, an exact solve (1e-10).
     assert alpha["loo"] == pytest.approx(1e-10)
@@ -151,7 +177,7 @@ class SummedTileNet(nn.Module):
 def test_refit_warns_and_keeps_other_networks(ising_data):
     X, y = ising_data
     net = make_tile_net(SummedTileNet, max_epochs=2)
-    plain = make_tile_net(SummedTileNet, max_epochs=2, callbacks=[("lr", CosineLR())])
+    plain = make_tile_net(SummedTileNet, max_epochs=2, callbacks=NO_REFIT)
     with pytest.warns(UserWarning, match="last torch.nn.Linear.*left as trained"):
         refit = EDNNRegressor(net, random_state=0).fit(X, y)
     expected = EDNNRegressor(plain, random_state=0).fit(X, y)
@@ -162,6 +188,6 @@ def test_refit_skips_a_net_trained_for_no_epochs(ising_data):
     X, y = ising_data
     untrained = EDNNRegressor(make_tile_net(max_epochs=0), random_state=0).fit(X, y)
     plain = EDNNRegressor(
-        make_tile_net(max_epochs=0, callbacks=[("lr", CosineLR())]), random_state=0
+        make_tile_net(max_epochs=0, callbacks=NO_REFIT), random_state=0
     ).fit(X, y)
     np.testing.assert_array_equal(untrained.predict(X), plain.predict(X))

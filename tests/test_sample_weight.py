@@ -16,7 +16,7 @@ from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn._torch._force_loss import ForceMatchingLoss
 from sklearn_ednn._torch._losses import SampleWeightedLoss
 from sklearn_ednn._torch._module import TrainingOutput
-from sklearn_ednn.callbacks import RefitOutputLayer
+from sklearn_ednn.callbacks import CosineLR, RefitOutputLayer
 
 
 def spin_grids(n, seed):
@@ -187,7 +187,10 @@ def test_weighted_refit_on_folds_and_pickling():
     y = bond_energy(X)
     net = make_tile_net(
         max_epochs=5,
-        callbacks=[("refit_output", RefitOutputLayer(cv=5))],
+        callbacks=[
+            ("lr_scheduler", CosineLR()),
+            ("refit_output", RefitOutputLayer(cv=5)),
+        ],
     )
     weight = np.random.default_rng(1).uniform(0.0, 3.0, len(X))
     model = EDNNRegressor(net, f=1, c=1, random_state=0).fit(X, y, sample_weight=weight)

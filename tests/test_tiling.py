@@ -190,3 +190,10 @@ def test_a_row_wider_than_the_batch_is_cut_into_blocks():
     # Rows that fit stay whole unless square blocks are asked for.
     assert all(len(b) == 2 for b in tile_blocks((1, 100, 40), 400))
     assert all(len(b) == 3 for b in tile_blocks((1, 100, 40), 400, square=True))
+
+
+def test_blocks_of_a_band_of_few_rows_hold_the_whole_batch():
+    # 8 rows of 32768 tiles: blocks of 8 x 512, not 8 x 64.
+    blocks = tile_blocks((1, 8, 32768), 4096, square=True)
+    sizes = {(b[1].stop - b[1].start) * (b[2].stop - b[2].start) for b in blocks}
+    assert sizes == {4096}

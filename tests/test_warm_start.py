@@ -36,7 +36,9 @@ def test_warm_start_continues_from_the_fitted_weights(ising):
     training and held-out errors fall further. No output-layer refit, so that
     the errors are the training's own."""
     X, y, X_test, y_test = ising
-    model = ising_model(callbacks=[("lr_scheduler", CosineLR())]).fit(X, y)
+    model = ising_model(
+        callbacks=[("lr_scheduler", CosineLR()), ("refit_output", None)]
+    ).fit(X, y)
     first = train_losses(model)
     error_first = np.abs(model.predict(X_test) - y_test).mean()
     model.set_params(warm_start=True).fit(X, y)

@@ -39,7 +39,9 @@ class CosineLR(LRScheduler):
     --------
     >>> from sklearn_ednn import make_tile_net
     >>> from sklearn_ednn.callbacks import CosineLR
-    >>> net = make_tile_net(max_epochs=30, callbacks=[("lr", CosineLR(eta_min=1e-5))])
+    >>> net = make_tile_net(
+    ...     max_epochs=30, callbacks__lr_scheduler=CosineLR(eta_min=1e-5)
+    ... )
     """
 
     def __init__(self, eta_min=0.0, **kwargs):
@@ -129,11 +131,10 @@ class RefitOutputLayer(Callback):
     Examples
     --------
     It is one of :func:`~sklearn_ednn.make_tile_net`'s default callbacks;
-    to train without it, leave it out of ``callbacks``:
+    to train without it, drop it by name:
 
     >>> from sklearn_ednn import make_tile_net
-    >>> from sklearn_ednn.callbacks import CosineLR
-    >>> net = make_tile_net(callbacks=[("lr_scheduler", CosineLR())])
+    >>> net = make_tile_net(callbacks__refit_output=None)
     """
 
     def __init__(self, alphas=None, cv=None):

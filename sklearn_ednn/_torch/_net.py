@@ -9,6 +9,7 @@ whose module is an :class:`~sklearn_ednn.EDNNModule`, and
 import contextlib
 import copy
 import inspect
+import warnings
 
 import torch
 from skorch import NeuralNetRegressor
@@ -55,6 +56,11 @@ def make_tile_net(module=TileMLP, **net_params):
         ``skorch.dataset.ValidSplit(5)`` to hold out a validation fifth),
         ``iterator_train__shuffle=True``, ``verbose=0``.
 
+        ``callbacks`` replaces the default list, as in skorch: name a default
+        to keep it changed (``("refit_output", RefitOutputLayer(cv=5))``) or
+        to drop it (``("refit_output", None)``). A default that the list does
+        not name is dropped with a warning that says so.
+
     Returns
     -------
     net : skorch.NeuralNetRegressor
@@ -77,7 +83,28 @@ def make_tile_net(module=TileMLP, **net_params):
         iterator_train__shuffle=True,
         verbose=0,
     )
+    if "callbacks" in net_params:
+        _warn_dropped_callbacks(net_params["callbacks"], defaults["callbacks"])
     return NeuralNetRegressor(module=module, **{**defaults, **net_params})
+
+
+def _warn_dropped_callbacks(callbacks, defaults):
+    """Warn about the default callbacks that ``callbacks`` neither names nor keeps."""
+    named = {item[0] for item in callbacks or [] if isinstance(item, (tuple, list))}
+    dropped = [
+        f"{name!r} ({type(callback).__name__})"
+        for name, callback in defaults
+        if name not in named
+    ]
+    if dropped:
+        warnings.warn(
+            f"make_tile_net(callbacks=...) replaces the default callbacks; dropped "
+            f"{', '.join(dropped)}. Name a default to keep or change it, e.g. "
+            f"('refit_output', RefitOutputLayer()), or to drop it without this "
+            f"warning, e.g. ('refit_output', None).",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def is_skorch_net(estimator):
