@@ -1,5 +1,6 @@
 """EDNNRegressor: an extensive regressor summing a shared tile model over a grid."""
 
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,7 +21,7 @@ from ._sklearn_compat import (
     _get_feature_names,
 )
 from ._solver_result import SolverResult
-from ._tiling import tiling_shifts
+from ._tiling import tiling_shifts, warn_context_wider_than_grid
 from ._torch import (
     TorchTileScorer,
     fit_torch,
@@ -32,6 +33,7 @@ from ._validation import (
     check_grid_shape,
     check_per_axis,
     check_sample_weight,
+    check_training_input,
     spatial_ndim,
 )
 
@@ -47,6 +49,12 @@ def _resolve_solver(estimator, solver):
                 f"a torch tile model is trained with solver='torch'."
             )
         return "torch"
+    if inspect.isclass(estimator):
+        raise TypeError(
+            f"estimator={estimator.__name__} is a class; pass an instance, e.g. "
+            f"estimator={estimator.__name__}() (only a torch.nn.Module may be "
+            "given as a class)."
+        )
     if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
         raise TypeError(
             f"estimator={estimator!r} is not supported: pass None, a torch.nn.Module "
@@ -365,12 +373,40 @@ or regressor, default=None
         tags.regressor_tags.poor_score = True
         return tags
 
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        As for any scikit-learn estimator, nested parameters take the form
+        ``estimator__<name>``. With ``estimator=None`` they set the default
+        tile network's parameters: ``estimator`` becomes that network
+        (:func:`make_tile_net`) first, so ``estimator__lr`` works alone, in
+        :class:`~sklearn.model_selection.GridSearchCV` too.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : EDNNRegressor
+            This estimator.
+        """
+        nested = any(key.startswith("estimator__") for key in params)
+        if nested and params.get("estimator", self.estimator) is None:
+            # scikit-learn sets ``estimator`` before its nested parameters.
+            params = {**params, "estimator": make_tile_net()}
+        return super().set_params(**params)
+
     def _layout(self, X):
-        """Focus and context for ``X``; checks grid sizes."""
+        """Focus and context for ``X``; checks grid sizes against them."""
         n_spatial = spatial_ndim(X.ndim, self.channels)
         focus = check_per_axis(self.f, "f", n_spatial, minimum=1)
         context = check_per_axis(self.c, "c", n_spatial, minimum=0)
         check_grid_shape(X.shape[1 : 1 + n_spatial], focus)
+        warn_context_wider_than_grid(
+            X.shape[1 : 1 + n_spatial], focus, context, self.padding
+        )
         # A bad average_shifts fails before training.
         tiling_shifts(focus, self.average_shifts, self.padding)
         return focus, context
@@ -420,6 +456,7 @@ or regressor, default=None
             The fitted estimator.
         """
         feature_names = _get_feature_names(X)
+        check_training_input(X, y)
         X, y = check_X_y(X, y, allow_nd=True, multi_output=True, y_numeric=True)
         focus, context = self._layout(X)
         grids = X if self.channels else X[..., np.newaxis]

@@ -86,3 +86,31 @@ def check_sample_weight(sample_weight, X):
     return _check_sample_weight(
         sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
     )
+
+
+def check_training_input(X, y):
+    """Refuse grids of several shapes and non-numeric targets, saying what to do.
+
+    scikit-learn's own checks would report these as a ragged array or a
+    failed float conversion; an EDNN's user needs the rule and the way out.
+    """
+    if isinstance(X, (list, tuple)) and len(X) > 1:
+        shapes = {np.shape(grid) for grid in X}
+        if len(shapes) > 1:
+            listed = ", ".join(str(shape) for shape in sorted(shapes)[:4])
+            raise ValueError(
+                f"X holds grids of {len(shapes)} shapes ({listed}); fit takes grids "
+                "of one shape. Fit on one size (a fitted EDNN predicts grids of "
+                "every size), or repeat the smaller periodic grids with np.tile, "
+                "which keeps their energy per site."
+            )
+    values = np.asarray(y)
+    if values.dtype.kind in "OUSV":
+        try:
+            values.astype(np.float64)
+        except (TypeError, ValueError):
+            example = values.reshape(-1)[0] if values.size else None
+            raise ValueError(
+                f"y holds {values.dtype} values such as {str(example)!r}; an EDNN fits "
+                "numeric extensive targets (an energy or a count per grid)."
+            ) from None

@@ -6,9 +6,12 @@ net's own, weighted, or with forces), seeds torch and lets skorch train.
 """
 
 import math
+import warnings
 
 import numpy as np
+import torch
 from sklearn.utils import check_random_state
+from torch import nn
 
 from .._solver_result import SolverResult
 from .._tiling import tiles_per_axis
@@ -185,6 +188,7 @@ def fit_torch(
         module_class=EDNNModule if forces is None else ForceEDNNModule,
     )
     if forces is not None:
+        _warn_non_smooth_activations(net)
         # Forces in the same units as the scaled energies.
         key = ATOM_KEYS["force"]
         forces = {**forces, key: (forces[key] / scale[0]).astype(np.float32)}
@@ -201,3 +205,39 @@ def fit_torch(
         else:
             continue_training(net, warm_start_from.tile_model, X, target)
     return SolverResult(net, tile_offset, channel_offset, scale)
+
+
+# Activations whose derivative jumps: forces -dE/dR through them are not continuous.
+_NON_SMOOTH = (
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.Hardtanh,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Hardshrink,
+    nn.Softshrink,
+    nn.Threshold,
+)
+
+
+def _warn_non_smooth_activations(net):
+    """Warn before a force fit when the tile network has kinks in its activations."""
+    # Built only to look at its layers; the random generators are left as
+    # they were, so the fit draws the same weights with or without the check.
+    with torch.random.fork_rng():
+        module = net.module(**net.get_params_for("module"))
+    kinked = sorted(
+        {type(m).__name__ for m in module.modules() if isinstance(m, _NON_SMOOTH)}
+    )
+    if kinked:
+        warnings.warn(
+            f"Fitting forces through {', '.join(kinked)} activations: their "
+            "derivative jumps, so the forces -dE/dR of the fitted energy are "
+            "discontinuous and the force loss sees no curvature. Use a smooth "
+            "activation such as torch.nn.SiLU (module__activation=torch.nn.SiLU).",
+            UserWarning,
+            stacklevel=4,
+        )

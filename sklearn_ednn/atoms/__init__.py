@@ -7,6 +7,7 @@ physical spacing, so that a larger cell gives a proportionally larger image.
 :func:`make_atoms_ednn` is the recommended EDNN to fit on them.
 """
 
+from .._optional import require
 from ._lazy import AtomImageStack
 from ._recipe import make_atoms_ednn
 from ._render import render_image
@@ -27,6 +28,7 @@ def __getattr__(name):
     # The calculator needs ase (the ``atoms`` extra); import it on first use
     # so that images work without ase.
     if name == "EDNNCalculator":
+        require("ase", extra="atoms", needed_for="EDNNCalculator")
         from ._calculator import EDNNCalculator
 
         return EDNNCalculator

@@ -57,6 +57,35 @@ def structure_list(X):
     return structures
 
 
+def check_periodic(structures, n_dims):
+    """Refuse a structure that is not periodic along the image's in-plane axes.
+
+    An image holds every atom's periodic images. A structure whose ``pbc``
+    (``ase.Atoms``, or a mapping's ``pbc`` key) is False along x or y (the
+    first two image axes) would be drawn as if it were periodic there; a
+    slab's z may be non-periodic, its vacuum keeping the images apart.
+    Tuples carry no ``pbc`` and are taken as periodic.
+    """
+    in_plane = min(n_dims, 2)
+    for index, structure in enumerate(structures):
+        if hasattr(structure, "get_pbc"):
+            pbc = structure.get_pbc()
+        elif isinstance(structure, Mapping):
+            pbc = structure.get("pbc", True)
+        else:
+            continue
+        pbc = np.asarray(pbc, dtype=bool)
+        pbc = np.full(3, bool(pbc)) if pbc.ndim == 0 else pbc
+        if pbc.shape != (3,) or not pbc[:in_plane].all():
+            raise ValueError(
+                f"structure {index} has pbc={pbc.tolist()}, but AtomImage draws "
+                "the periodic images of every atom, so the cell must be periodic "
+                "along x and y (a slab's z may be non-periodic). Give a molecule "
+                "or a cluster a periodic cell with room around it (ase: "
+                "atoms.center(vacuum=5.0); atoms.pbc = True)."
+            )
+
+
 class AtomImage(TransformerMixin, BaseEstimator):
     """Images of atomic structures at a fixed physical resolution, eq. (2).
 
@@ -212,6 +241,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
             renders on demand when ``lazy=True``.
         """
         structures = structure_list(X)
+        check_periodic(structures, self.n_dims)
         if self.lazy:
             return AtomImageStack(
                 [structure_arrays(s) for s in structures],
@@ -286,6 +316,7 @@ class AtomImage(TransformerMixin, BaseEstimator):
         """
         check_spacing(self.resolution, self.n_dims)
         structures = structure_list(X)
+        check_periodic(structures, self.n_dims)
         if forces is None:
             forces = [structure_forces(s, i) for i, s in enumerate(structures)]
         elif len(forces) != len(structures):

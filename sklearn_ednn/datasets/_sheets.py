@@ -21,6 +21,8 @@ from joblib import hash as joblib_hash
 from sklearn.utils import check_random_state
 from tqdm.auto import tqdm
 
+from .._optional import require
+
 #: Lattice constant of every generated sheet, in Angstrom (graphene's). h-BN
 #: (2.50 Angstrom) is compressed by 1.6% so that all kinds share one cell,
 #: as the heterostructures must.
@@ -50,13 +52,17 @@ def tersoff_bcn():
     >>> round(float(sheet.get_potential_energy()) / len(sheet), 3)
     -7.346
     """
-    from matscipy.calculators.manybody import Manybody
+    manybody = require(
+        "matscipy.calculators.manybody", extra="atoms", needed_for="tersoff_bcn"
+    )
     from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
         Matsunaga_Fisher_Matsubara_Jpn_J_Appl_Phys_39_48_B_C_N as parameters,
     )
     from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
         TersoffBrenner,
     )
+
+    Manybody = manybody.Manybody
 
     return Manybody(**TersoffBrenner(parameters))
 
@@ -90,6 +96,7 @@ def sheet_cell(repeat=(1, 1), kind="graphene", *, vacuum=10.0):
     >>> len(sheet), sheet.get_chemical_formula()
     (120, 'B60N60')
     """
+    require("ase", extra="atoms", needed_for="sheet_cell")
     from ase.build import graphene, make_supercell
 
     if kind not in ("graphene", "h-BN"):
