@@ -58,4 +58,11 @@ intersphinx_mapping = (
     else {}
 )
 html_theme = "alabaster"
-exclude_patterns = ["_build", "jupyter_execute", "**.ipynb_checkpoints"]
+# The gallery writes a notebook beside every example it renders; only the
+# notebooks of examples/ (copied to notebooks/) are documents.
+exclude_patterns = [
+    "_build",
+    "jupyter_execute",
+    "**.ipynb_checkpoints",
+    "auto_examples/**.ipynb",
+]

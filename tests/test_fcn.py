@@ -8,7 +8,7 @@ import pytest
 import torch
 from _moves import compare_local_and_full
 from _sheets import rattled_cells
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
 
@@ -57,6 +57,9 @@ def _module(f, c, n_channels, padding, with_offset, seed, network="fcn"):
 
 @settings(max_examples=40, deadline=None)
 @given(layouts())
+# A one-channel 3-D grid whose strides look channels-last: oneDNN's float32
+# convolution gave wrong values on it.
+@example(((1, 1, 3), (0, 0, 1), (2, 2, 1), 1, "wrap", False, 0, "fcn"))
 def test_the_whole_grid_at_once_equals_every_tile_alone(case):
     f, c, tiles, n_channels, padding, with_offset, seed, network = case
     module = _module(f, c, n_channels, padding, with_offset, seed, network)

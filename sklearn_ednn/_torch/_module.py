@@ -221,7 +221,13 @@ class EDNNModule(nn.Module):
             Every tile's score, channel offset included: what
             :meth:`score_tiles` gives for each tile.
         """
-        maps = self.tile_module(torch.movedim(padded, -1, 1))
+        # A copy with the usual strides: moved from channel-last, a one-channel
+        # grid keeps strides that look channels-last, which oneDNN's float32
+        # convolutions misread (wrong values, seen with 3-D grids in torch 2.13).
+        grids = torch.movedim(padded, -1, 1).clone(
+            memory_format=torch.contiguous_format
+        )
+        maps = self.tile_module(grids)
         contributions = torch.movedim(maps, 1, -1)
         if self.channel_offset is not None:
             regions = focus_sums(unpadded(padded, self.context), self.focus)
