@@ -218,8 +218,8 @@ or regressor, default=None
         boosting round. Only with the boosting solver.
     n_features_in_ : int
         Length of the first axis of the training grids (``X.shape[1]``).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+    feature_names_in_ : ndarray of shape (n_features_in,)
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
     grid_shape_ : tuple of int
         Spatial shape of the training grids.
@@ -233,18 +233,18 @@ or regressor, default=None
         Focus size per spatial axis.
     context_ : tuple of int
         Context width per spatial axis.
-    tile_offset_ : ndarray of shape (n_outputs_,)
+    tile_offset_ : ndarray of shape (n_outputs,)
         Constant added to every tile's contribution: the mean target per tile
         for the torch solver (the intercept with ``offset="channel_totals"``),
         0 for the others (their models fit it).
-    channel_offset_ : ndarray of shape (n_channels_, n_outputs_)
+    channel_offset_ : ndarray of shape (n_channels, n_outputs)
         Added to a tile's contribution per unit of each channel's total over
         its focus region: the least-squares weights with
         ``offset="channel_totals"``, zeros otherwise. A channel offset is
         part of the tile network's output (a fixed buffer of its
         :class:`EDNNModule`, in scaled units), so every scoring of tiles
         includes it.
-    tile_scale_ : ndarray of shape (n_outputs_,)
+    tile_scale_ : ndarray of shape (n_outputs,)
         Factor applied to the tile model's output: the standard deviation of
         the target per tile for the torch solver, 1 for the others.
     tiling_ : FittedTiling
@@ -630,6 +630,28 @@ or regressor, default=None
         if _get_feature_names(X) is not None and X.shape[1] == self.n_features_in_:
             _check_feature_names(self, X, reset=False)
         return tiling, tiling.as_grids(X)
+
+    def score(self, X, y, sample_weight=None):
+        """The coefficient of determination R^2 of the predicted totals.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, L1, ..., Ld[, n_channels])
+            Grids of any size that is a multiple of ``f``.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Their extensive targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the grids.
+
+        Returns
+        -------
+        score : float
+            :func:`sklearn.metrics.r2_score` of ``predict(X)`` against ``y``
+            (averaged uniformly over outputs). It compares with the spread of
+            ``y``, which grows with the grids' size: report errors per site
+            (or per atom) to compare grids of different sizes.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predict the extensive targets of grids of any size.
