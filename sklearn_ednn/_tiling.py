@@ -50,6 +50,29 @@ def tile_shape(focus, context):
     return tuple(f + 2 * c for f, c in zip(focus, context))
 
 
+def warn_context_wider_than_grid(grid_shape, focus, context, padding):
+    """Warn when a tile is wider than the periodic training grid it is cut from.
+
+    Such a tile reads some sites twice through the periodic padding, which a
+    tile of a larger grid does not, so the fitted model would not transfer.
+    """
+    if padding != "wrap":
+        return
+    sides = tile_shape(focus, context)
+    for axis, (length, f, side) in enumerate(zip(grid_shape, focus, sides)):
+        if side > length:
+            warnings.warn(
+                f"Tiles of side f + 2c = {side} are wider than the training "
+                f"grids along axis {axis} (length {length}): each tile reads some "
+                "sites twice through the periodic padding, which tiles of larger "
+                "grids do not, so the model will not transfer to them. Use "
+                f"c <= {max(0, (length - f) // 2)} on that axis, or train on "
+                "larger grids.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 def tiles_per_axis(grid_shape, focus):
     """Number of focus regions per axis of a grid, ``Li / fi``.
 
@@ -640,26 +663,3 @@ class TileTransformer(TransformerMixin, BaseEstimator):
         views = np.moveaxis(views, n_spatial + 1, -1)
         tiles = views.reshape((X.shape[0], -1) + views.shape[n_spatial + 1 :])
         return tiles if self.channels else tiles[..., 0]
-
-
-def warn_context_wider_than_grid(grid_shape, focus, context, padding):
-    """Warn when a tile is wider than the periodic training grid it is cut from.
-
-    Such a tile reads some sites twice through the periodic padding, which a
-    tile of a larger grid does not, so the fitted model would not transfer.
-    """
-    if padding != "wrap":
-        return
-    sides = tile_shape(focus, context)
-    for axis, (length, f, side) in enumerate(zip(grid_shape, focus, sides)):
-        if side > length:
-            warnings.warn(
-                f"Tiles of side f + 2c = {side} are wider than the training "
-                f"grids along axis {axis} (length {length}): each tile reads some "
-                "sites twice through the periodic padding, which tiles of larger "
-                "grids do not, so the model will not transfer to them. Use "
-                f"c <= {max(0, (length - f) // 2)} on that axis, or train on "
-                "larger grids.",
-                UserWarning,
-                stacklevel=3,
-            )

@@ -9,12 +9,11 @@ computed again for every tile. :class:`~sklearn_ednn.EDNNModule` recognises such
 a network by its ``fully_convolutional`` attribute and then never cuts tiles.
 """
 
-import torch
 from torch import nn
 
-__all__ = ["TileFCN"]
+from ._nets import _CONV, head_on_positions
 
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+__all__ = ["TileFCN"]
 
 
 class TileFCN(nn.Module):
@@ -138,8 +137,4 @@ class TileFCN(nn.Module):
             The map of the tiles' contributions.
         """
         features = self.features(x)  # (n, filters, T1, ..., Td)
-        n, filters, *tiles = features.shape
-        # The head on one row per tile: its last Linear sees (n * T, hidden).
-        rows = torch.movedim(features, 1, -1).reshape(-1, filters)
-        out = self.head(rows).reshape(n, *tiles, self.n_outputs)
-        return torch.movedim(out, -1, 1)
+        return head_on_positions(self.head, features, self.n_outputs)

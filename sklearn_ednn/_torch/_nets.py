@@ -122,12 +122,33 @@ class TileMLP(nn.Module):
         # flattened in the order nn.Flatten reads a tile.
         kernel = first.weight.reshape(first.out_features, -1, *self.tile_shape)
         features = _CONV_FUNCTIONS[n_dims](x, kernel, first.bias, stride=self.focus)
-        n, width, *tiles = features.shape
-        # The other layers on one row per tile: the last Linear sees
-        # (n * T, hidden), as for flat tiles.
-        rows = torch.movedim(features, 1, -1).reshape(-1, width)
-        out = self.layers[2:](rows).reshape(n, *tiles, self.n_outputs)
-        return torch.movedim(out, -1, 1)
+        return head_on_positions(self.layers[2:], features, self.n_outputs)
+
+
+def head_on_positions(head, features, n_outputs):
+    """Apply ``head`` to the features of every output position of a map.
+
+    Parameters
+    ----------
+    head : torch.nn.Module
+        Layers acting on the last axis, ending in a ``torch.nn.Linear``.
+    features : torch.Tensor of shape (n, width, T1, ..., Td)
+        One feature vector per tile.
+    n_outputs : int
+        Outputs of ``head``.
+
+    Returns
+    -------
+    contributions : torch.Tensor of shape (n, n_outputs, T1, ..., Td)
+        The map of the tiles' contributions. The head sees one row per tile,
+        ``(n * T, width)``, as it does for flat tiles, so that
+        :class:`~sklearn_ednn.callbacks.RefitOutputLayer` reads its last
+        layer's inputs the same way.
+    """
+    n, width, *tiles = features.shape
+    rows = torch.movedim(features, 1, -1).reshape(-1, width)
+    out = head(rows).reshape(n, *tiles, n_outputs)
+    return torch.movedim(out, -1, 1)
 
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}

@@ -52,17 +52,14 @@ def tersoff_bcn():
     >>> round(float(sheet.get_potential_energy()) / len(sheet), 3)
     -7.346
     """
-    manybody = require(
-        "matscipy.calculators.manybody", extra="atoms", needed_for="tersoff_bcn"
-    )
+    require("matscipy.calculators.manybody", extra="atoms", needed_for="tersoff_bcn")
+    from matscipy.calculators.manybody import Manybody
     from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
         Matsunaga_Fisher_Matsubara_Jpn_J_Appl_Phys_39_48_B_C_N as parameters,
     )
     from matscipy.calculators.manybody.explicit_forms.tersoff_brenner import (
         TersoffBrenner,
     )
-
-    Manybody = manybody.Manybody
 
     return Manybody(**TersoffBrenner(parameters))
 
