@@ -167,3 +167,28 @@ def errors_mev(predicted, true, n_atoms, area):
         "median_meV_per_A2": float(np.median(error / area)),
         "mean_meV_total": float(np.mean(error)),
     }
+
+
+def held_out_errors(pipeline, structures, energies):
+    """Energy (meV/atom) and in-plane force (eV/A) mean absolute errors.
+
+    Forces come from :class:`~sklearn_ednn.atoms.EDNNCalculator` and are
+    compared with the ones ``structures`` carry.
+    """
+    from sklearn_ednn.atoms import EDNNCalculator
+
+    n_atoms = np.array([len(s) for s in structures])
+    energy_error = 1000 * np.abs(pipeline.predict(structures) - energies) / n_atoms
+    force_errors = []
+    for structure in structures:
+        copy = structure.copy()
+        copy.calc = EDNNCalculator(pipeline)
+        difference = copy.get_forces()[:, :2] - structure.get_forces()[:, :2]
+        force_errors.append(np.abs(difference).ravel())
+    force_errors = np.concatenate(force_errors)
+    return {
+        "energy_mean_meV_per_atom": float(energy_error.mean()),
+        "energy_median_meV_per_atom": float(np.median(energy_error)),
+        "force_mean_eV_per_A": float(force_errors.mean()),
+        "force_median_eV_per_A": float(np.median(force_errors)),
+    }

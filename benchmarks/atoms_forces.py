@@ -45,12 +45,13 @@ from _common import (
     PIXELS_PER_CELL,
     SPECIES,
     atom_image_resolution,
+    held_out_errors,
     make_parser,
     save_json,
 )
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ednn.atoms import AtomImage, EDNNCalculator, make_atoms_ednn
+from sklearn_ednn.atoms import AtomImage, make_atoms_ednn
 from sklearn_ednn.datasets import make_sheets
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
@@ -62,25 +63,6 @@ FORCE_WEIGHTS = (None, 3.0, 30.0)  # None: energies alone
 def force_weight(text):
     """A ``--weights`` value: a weight in Angstrom^2, or ``none``."""
     return None if text.lower() == "none" else float(text)
-
-
-def held_out_errors(pipeline, structures, energies):
-    """Energy (meV/atom) and in-plane force (eV/A) mean absolute errors."""
-    n_atoms = np.array([len(s) for s in structures])
-    energy_error = 1000 * np.abs(pipeline.predict(structures) - energies) / n_atoms
-    force_errors = []
-    for structure in structures:
-        copy = structure.copy()
-        copy.calc = EDNNCalculator(pipeline)
-        difference = copy.get_forces()[:, :2] - structure.get_forces()[:, :2]
-        force_errors.append(np.abs(difference).ravel())
-    force_errors = np.concatenate(force_errors)
-    return {
-        "energy_mean_meV_per_atom": float(energy_error.mean()),
-        "energy_median_meV_per_atom": float(np.median(energy_error)),
-        "force_mean_eV_per_A": float(force_errors.mean()),
-        "force_median_eV_per_A": float(np.median(force_errors)),
-    }
 
 
 def main():
