@@ -8,6 +8,7 @@ size.
 
 from ._estimator import EDNNRegressor
 from ._fitted_tiling import FittedTiling
+from ._persistence import ModelFileError, ModelVersionWarning, load, model_info, save
 from ._tiling import TileTransformer, tiles_to_focus_grid
 from ._torch import EDNNModule, TileCNN, TileFCN, TileMLP, make_tile_net
 
@@ -17,10 +18,15 @@ __all__ = [
     "EDNNModule",
     "EDNNRegressor",
     "FittedTiling",
+    "ModelFileError",
+    "ModelVersionWarning",
     "TileCNN",
     "TileFCN",
     "TileMLP",
     "TileTransformer",
+    "load",
     "make_tile_net",
+    "model_info",
+    "save",
     "tiles_to_focus_grid",
 ]
