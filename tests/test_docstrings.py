@@ -9,6 +9,7 @@ import sklearn_ednn
 import sklearn_ednn.atoms
 import sklearn_ednn.augmentation
 import sklearn_ednn.callbacks
+import sklearn_ednn.cli
 import sklearn_ednn.datasets
 import sklearn_ednn.inspection
 import sklearn_ednn.montecarlo
@@ -25,6 +26,7 @@ PUBLIC_MODULES = [
     sklearn_ednn.atoms,
     sklearn_ednn.augmentation,
     sklearn_ednn.callbacks,
+    sklearn_ednn.cli,
     sklearn_ednn.datasets,
     sklearn_ednn.inspection,
     sklearn_ednn.montecarlo,
