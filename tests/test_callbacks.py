@@ -191,3 +191,23 @@ def test_refit_skips_a_net_trained_for_no_epochs(ising_data):
         make_tile_net(max_epochs=0, callbacks=NO_REFIT), random_state=0
     ).fit(X, y)
     np.testing.assert_array_equal(untrained.predict(X), plain.predict(X))
+
+
+@pytest.mark.parametrize("criterion, name", [(nn.MSELoss, "rmse"), (nn.L1Loss, "mae")])
+def test_epoch_loss_is_also_logged_in_target_units(ising_data, criterion, name):
+    """With lr=0 the network never changes, so the epoch's loss in target units is
+    the error of the fitted model's totals."""
+    X, y = ising_data
+    net = make_tile_net(
+        max_epochs=1,
+        lr=0.0,
+        batch_size=len(X) // 4,
+        criterion=criterion,
+        iterator_train__shuffle=False,
+        callbacks=[("lr_scheduler", None), ("refit_output", None)],
+    )
+    model = EDNNRegressor(net, inference_dtype="float32", random_state=0).fit(X, y)
+    error = model.predict(X) - y
+    expected = np.sqrt(np.mean(error**2)) if name == "rmse" else np.mean(np.abs(error))
+    logged = model.estimator_.history[-1, f"train_{name}"]
+    assert logged == pytest.approx(expected, rel=1e-4)

@@ -1,5 +1,6 @@
 """Classical tile models: exact linear EDNN and summed-loss boosting."""
 
+import logging
 import pickle
 
 import numpy as np
@@ -161,11 +162,28 @@ def test_boosting_is_reproducible_with_random_state(ising_j):
     assert not np.allclose(fit(0).predict(X_test), fit(1).predict(X_test))
 
 
-def test_boosting_verbose_prints_progress(ising_j, capsys):
+def test_boosting_verbose_logs_progress(ising_j, caplog):
+    (X, y), _, _ = ising_j
+    with caplog.at_level(logging.INFO, logger="sklearn_ednn"):
+        EDNNRegressor(DecisionTreeRegressor(max_depth=2), n_rounds=2, verbose=1).fit(
+            X, y
+        )
+    rounds = [r for r in caplog.records if "train_mse=" in r.getMessage()]
+    assert len(rounds) == 3
+    assert {r.name for r in rounds} == {"sklearn_ednn._classical._boosting"}
+
+
+def test_verbose_output_is_printed_when_logging_is_not_configured(
+    ising_j, capsys, monkeypatch
+):
+    """With no logging set up (a plain script), verbose=1 still shows progress."""
+    package = logging.getLogger("sklearn_ednn")
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])
+    monkeypatch.setattr(package, "handlers", [])
+    monkeypatch.setattr(package, "level", logging.NOTSET)
     (X, y), _, _ = ising_j
     EDNNRegressor(DecisionTreeRegressor(max_depth=2), n_rounds=2, verbose=1).fit(X, y)
-    out = capsys.readouterr().out
-    assert out.count("train_mse=") == 3
+    assert capsys.readouterr().out.count("train_mse=") == 3
 
 
 @pytest.mark.parametrize(

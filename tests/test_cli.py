@@ -193,3 +193,13 @@ def test_debug_shows_the_traceback_and_usage_errors_exit_2(trained_grids):
     assert process.returncode == 1 and "Traceback" in process.stderr
     process = run("train", folder / "ising.npz", check=False)
     assert process.returncode == 2 and "-o/--output" in process.stderr
+
+
+def test_demo_fits_and_reports_the_transfer(tmp_path):
+    process = run("demo", "--quick", "--quiet", "-o", tmp_path / "demo.ednn")
+    assert "8x8 held out: mean abs error" in process.stdout
+    assert "128x128 transfer: mean abs error" in process.stdout
+    assert model_info(tmp_path / "demo.ednn")["summary"]["training_grid_shape"] == [
+        8,
+        8,
+    ]

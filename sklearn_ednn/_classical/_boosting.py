@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
+from .._logging import verbose_logger
 from ._weights import sample_weight_fit_params
 
 __all__ = ["BoostedTileModel", "fit_boosting"]
@@ -142,6 +143,7 @@ def fit_boosting(
     estimators, weights = [first], [np.ones(y.shape[1])]
     totals = _per_sample_sums(first, tiles)
     history, best_round, best_error = [], 0, np.inf
+    logger = verbose_logger(__name__) if verbose else None
 
     def mse(rows):
         squared = np.mean((y[rows] - totals[rows]) ** 2, axis=1)
@@ -155,7 +157,7 @@ def fit_boosting(
             entry["valid_mse"] = mse(valid)
         history.append(entry)
         if verbose:
-            print(" ".join(f"{k}={v:.6g}" for k, v in entry.items()), flush=True)
+            logger.info(" ".join(f"{k}={v:.6g}" for k, v in entry.items()))
         return entry.get("valid_mse", entry["train_mse"])
 
     best_error = record(0)

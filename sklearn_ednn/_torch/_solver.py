@@ -20,6 +20,7 @@ from ._force_loss import ForceEDNNModule, ForceMatchingLoss, check_force_targets
 from ._losses import SampleWeightedLoss
 from ._module import EDNNModule
 from ._net import build_ednn_net, continue_training, fixed_seed
+from ._target_units import LossInTargetUnits
 
 __all__ = ["fit_offsets", "fit_target_transform", "fit_torch"]
 
@@ -198,6 +199,10 @@ def fit_torch(
     elif sample_weight is not None:
         # The net's own criterion, per grid, averaged with the weights.
         net.set_params(criterion=SampleWeightedLoss, criterion__loss=net.criterion)
+    if isinstance(net.callbacks, list):
+        # The epoch table then shows the loss in the target's units too.
+        unit_callback = ("loss_in_target_units", LossInTargetUnits(scale))
+        net.set_params(callbacks=[*net.callbacks, unit_callback])
     X = build_batch(grids, sample_weight, forces)
     with fixed_seed(_seed(random_state, warm_start_from)):
         if warm_start_from is None:
