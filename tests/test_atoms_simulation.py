@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from _moves import compare_local_and_full
 from _sheets import calculator_finite_differences, rattled_cells, rattled_sheet
 from ase.calculators.lj import LennardJones
@@ -222,3 +223,40 @@ def test_metropolis_rejects_bad_arguments():
         atoms_metropolis(sheet_cell(), energy, temperature=-5, n_steps=10)
     with pytest.raises(ValueError, match="n_steps=0"):
         atoms_metropolis(sheet_cell(), energy, temperature=300, n_steps=0)
+
+
+class _FailingEnergy:
+    """An energy of the Monte Carlo protocol whose third proposal is NaN."""
+
+    def start(self, atoms):
+        self.energy_, self.calls = np.zeros(1), 0
+        return self.energy_
+
+    def propose(self, move):
+        self.calls += 1
+        return np.array([[np.nan if self.calls == 3 else 0.0]])
+
+    def accept(self, accepted):
+        return self.energy_
+
+
+def test_non_periodic_or_non_finite_energies_are_never_handed_on(model, sheet):
+    molecule = sheet.copy()
+    molecule.pbc = False
+    molecule.calc = EDNNCalculator(model)
+    with pytest.raises(ValueError, match=r"pbc=\[False, False, False\]"):
+        molecule.get_potential_energy()
+    with pytest.raises(ValueError, match=r"pbc=\[False, False, False\]"):
+        AtomsEDNNEnergy(model).start(molecule)
+    broken = clone_fitted(model)
+    weight = next(broken[-1].estimator_.module_.parameters())
+    with torch.no_grad():
+        weight.fill_(float("nan"))
+    structure = sheet.copy()
+    structure.calc = EDNNCalculator(broken)
+    with pytest.raises(FloatingPointError, match=r"energy of B\d+N\d+ .*not finite"):
+        structure.get_potential_energy()
+    with pytest.raises(FloatingPointError, match="starting energy of replica 0 is nan"):
+        atoms_metropolis(sheet, AtomsEDNNEnergy(broken), temperature=300, n_steps=5)
+    with pytest.raises(FloatingPointError, match="energy change of step 2 .* is nan"):
+        atoms_metropolis(sheet, _FailingEnergy(), temperature=300, n_steps=5)

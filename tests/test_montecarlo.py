@@ -246,3 +246,12 @@ def test_the_exact_energy_flips_its_lattices_and_keeps_its_total():
         delta = energy.propose(sites)
         energy.accept(rng.random_sample(delta.shape) < 0.5)
     np.testing.assert_allclose(energy.energy_, ising_energy(spins, J=0.5))
+
+
+
+def test_a_non_finite_starting_energy_stops_the_chain():
+    X, y = make_ising(50, size=4, random_state=0)
+    broken = EDNNRegressor(Ridge(), f=1, c=1).fit(X, y)
+    broken.estimator_.coef_[:] = np.nan
+    with pytest.raises(FloatingPointError, match="starting energy of replica 0 is nan"):
+        ising_metropolis(broken, [2.0], size=4, n_replicas=1, n_sweeps=2)

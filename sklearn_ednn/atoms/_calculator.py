@@ -6,6 +6,21 @@ from ase.calculators.calculator import Calculator, all_changes
 
 from ._fitted import check_atoms_model
 from ._torch_render import render_image_torch
+from ._transformer import check_periodic
+
+
+def _check_finite(values, what, atoms):
+    """Refuse to hand a simulation an energy or forces that are not finite."""
+    values = np.asarray(values)
+    if not np.all(np.isfinite(values)):
+        bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
+        where = "" if values.ndim == 0 else f" (atom {bad[0] // 3})"
+        raise FloatingPointError(
+            f"EDNNCalculator: the {what} of {atoms.get_chemical_formula()} "
+            f"({len(atoms)} atoms) is not finite{where}; the model fails on this "
+            "structure, so the calculator stops instead of returning it."
+        )
+
 
 __all__ = ["EDNNCalculator"]
 
@@ -113,6 +128,7 @@ class EDNNCalculator(Calculator):
             What changed since the last call.
         """
         super().calculate(atoms, properties, system_changes)
+        check_periodic([self.atoms], self.image.n_dims)
         positions = torch.tensor(
             self.atoms.get_positions(),
             dtype=torch.float64,
@@ -121,7 +137,11 @@ class EDNNCalculator(Calculator):
         energy = self.energy_tensor(
             positions, self.atoms.get_atomic_numbers(), np.asarray(self.atoms.cell)
         )
-        self.results["energy"] = self.results["free_energy"] = float(energy.detach())
+        value = float(energy.detach())
+        _check_finite(value, "energy", self.atoms)
+        self.results["energy"] = self.results["free_energy"] = value
         if "forces" in properties:
             (gradient,) = torch.autograd.grad(energy, positions)
-            self.results["forces"] = -gradient.numpy()
+            forces = -gradient.numpy()
+            _check_finite(forces, "forces", self.atoms)
+            self.results["forces"] = forces

@@ -18,8 +18,8 @@ from tqdm.auto import tqdm
 from ..atoms._fitted import check_atoms_model
 from ..atoms._grid import check_render_parameters
 from ..atoms._render import _axis_pixels, gaussian_windows, render_image
-from ..atoms._transformer import structure_arrays
-from ._sampler import MonteCarloResult, metropolis_steps
+from ..atoms._transformer import check_periodic, structure_arrays
+from ._sampler import MonteCarloResult, check_finite_energy, metropolis_steps
 
 __all__ = [
     "AtomsEDNNEnergy",
@@ -138,6 +138,7 @@ class AtomsEDNNEnergy:
         energy : ndarray of shape (1,)
             The model's total energy, equal to its ``predict`` on the image.
         """
+        check_periodic([atoms], self.image.n_dims)
         positions, self.numbers, self.cell = structure_arrays(atoms)
         self.positions = np.array(positions, dtype=np.float64)
         image = self.image
@@ -433,7 +434,7 @@ def atoms_metropolis(
         )
     rng = check_random_state(random_state)
     beta = 1.0 / (BOLTZMANN_EV * temperature)
-    energy.start(atoms)
+    check_finite_energy(energy.start(atoms), "the starting energy")
     positions = np.array(atoms.get_positions(), dtype=np.float64)
     n_atoms = len(positions)
     moved_axes = 2 if planar else 3

@@ -7,7 +7,7 @@ from sklearn.utils import Bunch, check_random_state
 from tqdm.auto import tqdm
 
 from ._energies import EDNNEnergy, ExactIsingEnergy, site_groups
-from ._sampler import MonteCarloResult, metropolis_steps
+from ._sampler import MonteCarloResult, check_finite_energy, metropolis_steps
 
 __all__ = ["ising_metropolis", "ising_observables"]
 
@@ -108,7 +108,7 @@ def ising_metropolis(
     beta = np.repeat(1.0 / temperatures, n_replicas)[:, None]
     groups = site_groups(shape, energy.move_separation(shape))
     # The energy keeps the lattices and flips them as moves are accepted.
-    energy.start(spins)
+    check_finite_energy(energy.start(spins), "the starting energy")
     n_sites = int(np.prod(shape))
     energies = np.empty((n_temperatures, n_replicas, n_sweeps))
     magnetisations = np.empty((n_temperatures, n_replicas, n_sweeps))

@@ -18,11 +18,39 @@ An energy (spins or atoms, exact or an EDNN) answers three calls:
 :class:`MonteCarloResult` the one result type of the samplers.
 """
 
+import numpy as np
 from sklearn.utils import Bunch
 
 from .._metropolis_rule import metropolis_accept
 
 __all__ = ["MonteCarloResult", "metropolis_steps"]
+
+
+def check_finite_energy(values, what):
+    """Raise before a sampler acts on an energy that is not finite.
+
+    Parameters
+    ----------
+    values : array-like
+        Energies or energy changes, one row per replica.
+    what : str
+        What they are, for the message (e.g. "the starting energy").
+
+    Raises
+    ------
+    FloatingPointError
+        Naming the first replica whose value is NaN or infinite.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(values.reshape(len(values), -1)))
+    if len(bad):
+        replica, column = bad[0]
+        value = values.reshape(len(values), -1)[replica, column]
+        raise FloatingPointError(
+            f"{what} of replica {replica} is {value}, not finite; the energy "
+            "model fails on this state, so Monte Carlo stops instead of "
+            "sampling on it."
+        )
 
 
 def metropolis_steps(energy, moves, beta, rng):
@@ -49,8 +77,9 @@ def metropolis_steps(energy, moves, beta, rng):
     accepted : ndarray of bool of shape (n_replicas, n_moves)
         Which of them were applied.
     """
-    for move in moves:
+    for step, move in enumerate(moves):
         changes = energy.propose(move)
+        check_finite_energy(changes, f"the energy change of step {step}")
         accepted = metropolis_accept(changes, beta, rng)
         energy.accept(accepted)
         yield move, changes, accepted
