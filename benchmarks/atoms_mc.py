@@ -297,8 +297,8 @@ def main():
     for peak in tersoff_peaks:
         axes[0].axvline(peak, color="k", lw=0.5, ls=":")
     axes[0].set(
-        title=f"graphene at {TEMPERATURE:.0f} K (L1 = {l1:.3f} A)",
-        xlabel="r [A]",
+        title=f"graphene at {TEMPERATURE:.0f} K (L1 = {l1:.3f} Å)",
+        xlabel="r [Å]",
         ylabel="g(r)",
     )
     axes[0].legend()

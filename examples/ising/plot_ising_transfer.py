@@ -23,6 +23,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
+from sklearn.metrics import PredictionErrorDisplay
 from sklearn.model_selection import train_test_split
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
@@ -60,14 +62,29 @@ baseline = np.abs(y_test - y_train.mean()).mean()
 print(f"{'training mean':>17}: mean abs error {baseline:.4f} J on 8x8")
 
 # %%
-# Plot predicted against true energy per spin for both sizes.
+# Predicted against true energy per spin for both sizes, with scikit-learn's
+# :class:`~sklearn.metrics.PredictionErrorDisplay` (the dashed line is a
+# perfect prediction).
 fig, axes = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
 for ax, (name, y_eval, y_pred) in zip(axes, rows):
     n_spins = 64 if name.startswith("8x8") else 128 * 128
-    ax.plot(y_eval / n_spins, y_pred / n_spins, ".", ms=3)
-    lims = [-2.05, 0.05]
-    ax.plot(lims, lims, "k--", lw=0.8)
-    ax.set(xlabel="true E / N  [J]", ylabel="predicted E / N  [J]", title=name)
+    error = np.abs(y_pred - y_eval).mean() / n_spins
+    display = PredictionErrorDisplay.from_predictions(
+        y_eval / n_spins,
+        y_pred / n_spins,
+        kind="actual_vs_predicted",
+        ax=ax,
+        scatter_kwargs={"s": 4, "alpha": 0.6},
+    )
+    ax.set(
+        xlabel="true E / N [J]",
+        ylabel="predicted E / N [J]",
+        title=f"{name}: {error:.1e} J per spin",
+    )
+    display.line_.set_label("perfect prediction")
+    ax.legend(loc="upper left")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(5))
 out = Path("results")
 out.mkdir(exist_ok=True)
 fig.savefig(out / "ising_transfer.png", dpi=120)
