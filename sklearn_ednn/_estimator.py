@@ -377,9 +377,10 @@ or regressor, default=None
         """Set the parameters of this estimator.
 
         As for any scikit-learn estimator, nested parameters take the form
-        ``estimator__<name>``. With ``estimator=None`` they set the default
-        tile network's parameters: ``estimator`` becomes that network
-        (:func:`make_tile_net`) first, so ``estimator__lr`` works alone, in
+        ``estimator__<name>``. With ``estimator=None`` or a torch module
+        (class or instance) they set the parameters of the skorch net that
+        trains it: ``estimator`` becomes that net (:func:`make_tile_net`)
+        first, so ``estimator__lr`` works alone, in
         :class:`~sklearn.model_selection.GridSearchCV` too.
 
         Parameters
@@ -393,9 +394,10 @@ or regressor, default=None
             This estimator.
         """
         nested = any(key.startswith("estimator__") for key in params)
-        if nested and params.get("estimator", self.estimator) is None:
+        estimator = params.get("estimator", self.estimator)
+        if nested and (estimator is None or is_torch_module(estimator)):
             # scikit-learn sets ``estimator`` before its nested parameters.
-            params = {**params, "estimator": make_tile_net()}
+            params = {**params, "estimator": _torch_net(estimator)}
         return super().set_params(**params)
 
     def _layout(self, X):

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from skorch import NeuralNetRegressor
 
-from sklearn_ednn import EDNNRegressor, make_tile_net
+from sklearn_ednn import EDNNRegressor, TileMLP, make_tile_net
 from sklearn_ednn.atoms import AtomImage
 from sklearn_ednn.datasets import make_ising, sheet_cell
 
@@ -27,6 +27,17 @@ def test_nested_parameters_of_the_default_network(ising_small):
     ).fit(X[:100], y[:100])
     assert search.best_params_["c"] == 1  # the Ising energy needs neighbours
     assert search.best_estimator_.estimator_.max_epochs in (1, 2)
+
+
+def test_nested_parameters_of_a_torch_module_estimator(ising_small):
+    """A module class or instance gets the skorch net that trains it."""
+    X, y = ising_small
+    for module in (TileMLP, TileMLP(tile_shape=(3, 3))):
+        model = EDNNRegressor(module, random_state=0)
+        model.set_params(estimator__max_epochs=1, estimator__lr=1e-3)
+        assert isinstance(model.estimator, NeuralNetRegressor)
+        assert model.get_params()["estimator__module"] is module
+        assert len(model.fit(X[:64], y[:64]).estimator_.history) == 1
 
 
 def test_an_estimator_class_is_refused(ising_small):
