@@ -20,7 +20,7 @@ def structure_arrays(structure):
     ``ase.Atoms``, as :func:`~sklearn_ednn.datasets.make_porous_sheet` gives).
     """
     if hasattr(structure, "get_positions"):
-        return (
+        return _finite(
             structure.get_positions(),
             structure.get_atomic_numbers(),
             np.asarray(structure.get_cell()),
@@ -41,7 +41,21 @@ def structure_arrays(structure):
             f"mapping of those; got "
             f"{type(structure).__name__}."
         ) from None
-    return np.asarray(positions), np.asarray(atomic_numbers), np.asarray(cell)
+    return _finite(np.asarray(positions), np.asarray(atomic_numbers), np.asarray(cell))
+
+
+def _finite(positions, atomic_numbers, cell):
+    """The arrays of a structure, refused if a position or the cell is not finite."""
+    for name, values in (("positions", positions), ("cell", cell)):
+        values = np.asarray(values)
+        if values.dtype.kind not in "iuf" or not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"a structure's {name} must be finite real numbers (in Angstrom); "
+                f"got {values.dtype} values"
+                + ("" if values.dtype.kind not in "iuf" else " with NaN or inf")
+                + "."
+            )
+    return positions, atomic_numbers, cell
 
 
 def structure_list(X):

@@ -125,6 +125,11 @@ def _sample_ising(
     rng = check_random_state(random_state)
     if temperature is None:
         low, high = temperature_range
+        if not low <= high:
+            raise ValueError(
+                f"temperature_range={tuple(temperature_range)} must be (low, high) "
+                "with low <= high."
+            )
         T = rng.uniform(low, high, size=n_samples)
     else:
         T = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (n_samples,))

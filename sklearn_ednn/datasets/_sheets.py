@@ -172,6 +172,16 @@ def label_structures(structures, calculator=None):
     """
     from ase.calculators.singlepoint import SinglePointCalculator
 
+    structures = list(structures)
+    if not structures:
+        raise ValueError("structures holds no structures to label.")
+    for index, structure in enumerate(structures):
+        if not hasattr(structure, "get_positions"):
+            raise TypeError(
+                f"structure {index} is a {type(structure).__name__}; label_structures "
+                "labels ase.Atoms (build one with ase.Atoms(numbers, positions, "
+                "cell=cell, pbc=True))."
+            )
     calculator = tersoff_bcn() if calculator is None else calculator
     labelled, energies = [], []
     with warnings.catch_warnings():

@@ -96,8 +96,14 @@ def ising_metropolis(
     energy = _as_energy(energy)
     rng = check_random_state(random_state)
     temperatures = np.asarray(temperatures, dtype=np.float64).ravel()
-    if np.any(temperatures <= 0):
+    if temperatures.size == 0 or not np.all(temperatures > 0):
         raise ValueError(f"temperatures must be positive, got {temperatures}.")
+    counts = {"size": size, "n_replicas": n_replicas, "n_sweeps": n_sweeps}
+    for name, value in counts.items():
+        if not (isinstance(value, (int, np.integer)) and value >= 1):
+            raise ValueError(f"{name}={value!r} must be a positive integer.")
+    if not (isinstance(n_burn_in, (int, np.integer)) and n_burn_in >= 0):
+        raise ValueError(f"n_burn_in={n_burn_in!r} must be a non-negative integer.")
     shape = (size,) * n_dims
     n_temperatures = len(temperatures)
     n_chains = n_temperatures * n_replicas
