@@ -76,8 +76,28 @@ def namespace(tmp_path_factory):
     boron_nitride.numbers = [5, 7] * (len(cell) // 2)
     not_a_model = tmp / "pickle.ednn"
     not_a_model.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    names = (
+        EDNNRegressor,
+        TileTransformer,
+        AtomImage,
+        EDNNCalculator,
+        Ridge,
+        DecisionTreeRegressor,
+        save,
+        load,
+        make_ising,
+        make_sheets,
+        make_porous_sheet,
+        label_structures,
+        ising_metropolis,
+        atoms_metropolis,
+        effective_couplings,
+        predict_blurred,
+        tile_region_mask,
+    )
     return {
-        **globals(),
+        **{name.__name__: name for name in names},
+        "cli_main": cli_main,
         "np": np,
         "X": X,
         "y": y,
