@@ -5,7 +5,10 @@ start's), builds the one training batch (``_batch``), picks the loss (the
 net's own, weighted, or with forces), seeds torch and lets skorch train.
 """
 
+import contextlib
 import math
+import signal
+import threading
 import warnings
 
 import numpy as np
@@ -204,12 +207,48 @@ def fit_torch(
         unit_callback = ("loss_in_target_units", LossInTargetUnits(scale))
         net.set_params(callbacks=[*net.callbacks, unit_callback])
     X = build_batch(grids, sample_weight, forces)
-    with fixed_seed(_seed(random_state, warm_start_from)):
+    with fixed_seed(_seed(random_state, warm_start_from)), _user_interrupts() as user:
         if warm_start_from is None:
             net.fit(X, target)
         else:
             continue_training(net, warm_start_from.tile_model, X, target)
+    if user.interrupted:
+        # skorch stops training on Ctrl-C and returns; the fit must not then
+        # replace the fitted model with a half-trained one.
+        raise KeyboardInterrupt("training interrupted; the fitted model is unchanged")
     return SolverResult(net, tile_offset, channel_offset, scale)
+
+
+class _Interrupts:
+    interrupted = False
+
+
+@contextlib.contextmanager
+def _user_interrupts():
+    """Note a Ctrl-C (SIGINT) inside the block, which skorch swallows.
+
+    skorch ends training on a KeyboardInterrupt, the way its early-stopping
+    callbacks stop it too; only a real SIGINT marks the fit as interrupted.
+    Outside the main thread signals cannot be watched, and nothing is noted.
+    """
+    state = _Interrupts()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        state.interrupted = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        # None: a handler not set from Python, which cannot be put back.
+        signal.signal(
+            signal.SIGINT, signal.default_int_handler if previous is None else previous
+        )
 
 
 # Activations whose derivative jumps: forces -dE/dR through them are not continuous.
