@@ -204,6 +204,8 @@ def _write_atomic(path, data):
         prefix=f".{path.name}.", suffix=".partial", dir=directory
     )
     try:
+        # mkstemp makes the file private; give it the mode a new file gets.
+        os.chmod(temporary, _new_file_mode(path))
         with os.fdopen(descriptor, "wb") as file:
             _write_bytes(file, data)
             file.flush()
@@ -213,6 +215,15 @@ def _write_atomic(path, data):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _new_file_mode(path):
+    """The mode of the file being replaced, or of a new file under the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _read(path, *, arrays=True):
