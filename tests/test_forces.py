@@ -1,6 +1,7 @@
 """Training an EDNN on forces: force targets, the image-gradient gather, moves."""
 
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -318,3 +319,29 @@ def test_structures_of_weight_zero_leave_the_force_loss_unchanged(sheets):
     assert zero == pytest.approx(alone, rel=1e-5)
     # (In other scaled units: the wrong energies widen the target spread.)
     assert abs(one / alone - 1) > 0.5
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_calculator_forces_match_ase_finite_differences(seed):
+    """EDNNCalculator's autograd forces against ASE's central differences of its
+    energy (``ase.calculators.fd``), on random structures, for an atom at a cell
+    face, one at a tile boundary and four others."""
+    from ase.calculators.fd import calculate_numerical_forces
+
+    from sklearn_ednn import load
+
+    model = load(Path(__file__).resolve().parent / "golden" / "atoms.ednn")
+    structure = sheet_cell(kind="h-BN")
+    structure.rattle(0.15, seed=seed)
+    structure.positions[:, 2] = structure.positions[0, 2]
+    image, final = model[0], model[-1]
+    tile_width = final.focus_[0] * image.resolution[0]  # Angstrom along x
+    structure.positions[0, 0] = 0.01  # at the cell face x = 0
+    structure.positions[1, 0] = 2 * tile_width + 0.01  # at a tile boundary
+    atoms = [0, 1, *np.random.default_rng(seed).choice(np.arange(2, 60), 4)]
+    structure.calc = EDNNCalculator(model)
+    exact = structure.get_forces()[atoms, :2]
+    numerical = calculate_numerical_forces(
+        structure, eps=1e-5, iatoms=atoms, icarts=(0, 1)
+    )[:, :2]
+    np.testing.assert_allclose(exact, numerical, atol=1e-5 * np.abs(numerical).max())
