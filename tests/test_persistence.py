@@ -275,3 +275,15 @@ def test_a_model_fitted_with_forces_keeps_its_forces(atoms_pipeline, tmp_path):
         structure.calc = EDNNCalculator(each)
         forces.append(structure.get_forces())
     np.testing.assert_array_equal(forces[1], forces[0])
+
+
+def test_a_trusted_package_script_is_not_imported(ising, tmp_path):
+    X, y = ising
+    path = save(MODELS["linear"]().fit(X, y), tmp_path / "model.ednn")
+
+    def plant(header):
+        header["model"]["class"] = "sklearn_ednn.__main__:main"
+
+    _rewrite_header(path, plant)
+    with pytest.raises(ModelFileError, match="__main__:main', which is not a class"):
+        load(path)
