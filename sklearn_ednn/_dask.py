@@ -68,10 +68,17 @@ def dask_contributions(tiling, grids, *, scorer=None):
         (tiling.n_outputs,),
     )
 
-    def score_chunk(padded):
-        return score_padded_band(
-            np.asarray(padded), focus, context, scorer, tiling.tile_batch_size
-        )
+    def score_chunk(padded, block_info=None):
+        try:
+            return score_padded_band(
+                np.asarray(padded), focus, context, scorer, tiling.tile_batch_size
+            )
+        except Exception as error:
+            where = (block_info or {}).get(0, {}).get("chunk-location", "?")
+            raise RuntimeError(
+                f"scoring dask chunk {where} of the grids failed: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
     total = 0
     for shift in tiling.shifts:

@@ -210,6 +210,38 @@ def _score_band_in_worker(band, focus, context, scorer, max_tiles, reduce, limit
         return _score_band(band, focus, context, scorer, max_tiles, reduce)
 
 
+def _item_name(item):
+    """Words for a work item ``(s0, s1, r0, r1)`` in an error message."""
+    s0, s1, r0, r1 = item
+    return f"samples {s0} to {s1 - 1}, tile rows {r0} to {r1 - 1}"
+
+
+def _score_item(item, *args):
+    """:func:`_score_band_in_worker`, with a failure naming the item."""
+    try:
+        return _score_band_in_worker(*args)
+    except Exception as error:
+        raise RuntimeError(
+            f"scoring {_item_name(item)} failed: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _in_order(results, items):
+    """The results of the items in order; a dead worker named by the items left."""
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    done = 0
+    try:
+        for part in results:
+            yield part
+            done += 1
+    except TerminatedWorkerError as error:
+        raise RuntimeError(
+            f"a worker died while scoring {_item_name(items[done])} or a later "
+            f"item ({done} of {len(items)} items were scored): {error}"
+        ) from None
+
+
 def score_grids(
     X,
     focus,
@@ -279,10 +311,20 @@ def score_grids(
     bands = _padded_bands(X, items, focus, context, padding, shift)
     bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
     with ExitStack() as limits:
+        in_this_process = (None, os.getpid())
         if n_workers == 1:
             results = (
-                _score_band(band, focus, context, scorer, max_tiles, reduce)
-                for band in tqdm(bands, **bar)
+                _score_item(
+                    item,
+                    band,
+                    focus,
+                    context,
+                    scorer,
+                    max_tiles,
+                    reduce,
+                    in_this_process,
+                )
+                for item, band in zip(items, tqdm(bands, **bar))
             )
         else:
             threads = max(1, cpu_count() // n_workers)
@@ -295,7 +337,8 @@ def score_grids(
                 return_as="generator",
                 prefer=getattr(scorer, "parallel_prefer", None),
             )(
-                delayed(_score_band_in_worker)(
+                delayed(_score_item)(
+                    item,
                     band,
                     focus,
                     context,
@@ -304,9 +347,9 @@ def score_grids(
                     reduce,
                     (threads, os.getpid()),
                 )
-                for band in bands
+                for item, band in zip(items, bands)
             )
-            results = tqdm(jobs, **bar)
+            results = tqdm(_in_order(jobs, items), **bar)
         if sink is not None and not reduce:
             for (s0, s1, r0, r1), part in zip(items, results):
                 sink((slice(s0, s1), slice(r0, r1)), part)
