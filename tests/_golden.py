@@ -58,17 +58,13 @@ def build(kind):
         return EDNNRegressor(
             DecisionTreeRegressor(max_depth=3), f=1, c=1, n_rounds=3, random_state=0
         )
-    from torch import nn
+    from sklearn_ednn.atoms import AtomImage, make_atoms_ednn
 
-    from sklearn_ednn.atoms import AtomImage
-
+    # The atoms recipe: SiLU, reference energies per element, random moves.
     resolution = tuple(sheet_cell().cell.lengths()[:2] / 32)
-    net = make_tile_net(
-        TileCNN, module__width=0.125, module__activation=nn.SiLU, max_epochs=2
-    )
     return make_pipeline(
         AtomImage(resolution, species=(5, 7)),
-        EDNNRegressor(net, f=8, c=4, channels=True, random_state=0),
+        make_atoms_ednn(f=8, c=4, max_epochs=2, width=0.125, refit_folds=3),
     )
 
 
