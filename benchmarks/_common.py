@@ -157,6 +157,26 @@ def transfer_cells(big_counts):
         yield k, big, big_energy
 
 
+def paper_split(n_train, n_test):
+    """``atoms_paper.py``'s cells: the first ``n_train`` train, the last ``n_test``
+    are held out; with the fitted image of the benchmarks.
+
+    Returns ``(train, y_train), (test, y_test), image``.
+    """
+    from sklearn_ednn.atoms import AtomImage
+    from sklearn_ednn.datasets import make_sheets
+
+    sheets, energy = make_sheets(
+        6000 + 1000, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
+    )
+    image = AtomImage(atom_image_resolution(), species=SPECIES).fit()
+    return (
+        (sheets[:n_train], energy[:n_train]),
+        (sheets[-n_test:], energy[-n_test:]),
+        image,
+    )
+
+
 def errors_mev(predicted, true, n_atoms, area):
     """Mean and median absolute errors in meV per atom and per Angstrom^2."""
     error = 1000 * np.abs(predicted - true)

@@ -37,21 +37,19 @@ import joblib
 import numpy as np
 from _common import (
     CACHE,
-    SPECIES,
-    atom_image_resolution,
     cell_area,
     cell_counts,
     errors_mev,
     held_out_errors,
     load_json,
     make_parser,
+    paper_split,
     save_json,
     transfer_cells,
 )
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ednn.atoms import AtomImage, make_atoms_ednn
-from sklearn_ednn.datasets import make_sheets
+from sklearn_ednn.atoms import make_atoms_ednn
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
@@ -198,13 +196,7 @@ def main():
     args = parser.parse_args()
     quick = args.quick
     n_train, n_test, big_counts = cell_counts(quick)
-    sheets, energy = make_sheets(
-        6000 + 1000, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
-    )
-    # atoms_paper.py's split: its first cells train, its last are held out.
-    train, y_train = sheets[:n_train], energy[:n_train]
-    test, y_test = sheets[-n_test:], energy[-n_test:]
-    image = AtomImage(atom_image_resolution(), species=SPECIES).fit()
+    (train, y_train), (test, y_test), image = paper_split(n_train, n_test)
     X_train = image.transform(train)
     big_cells = list(transfer_cells(big_counts))
 

@@ -43,16 +43,14 @@ import numpy as np
 from _common import (
     CACHE,
     PIXELS_PER_CELL,
-    SPECIES,
-    atom_image_resolution,
     held_out_errors,
     make_parser,
+    paper_split,
     save_json,
 )
 from sklearn.pipeline import make_pipeline
 
-from sklearn_ednn.atoms import AtomImage, make_atoms_ednn
-from sklearn_ednn.datasets import make_sheets
+from sklearn_ednn.atoms import make_atoms_ednn
 
 # matscipy's Tersoff: a harmless numpy `where` without `out` on every call.
 warnings.filterwarnings("ignore", message="'where' used without 'out'")
@@ -104,13 +102,7 @@ def main():
             f"--n-train must be in 1..6000 and --n-test in 1..1000 (atoms_paper.py's "
             f"training and held-out cells); got {n_train} and {n_test}"
         )
-    # The first cells of atoms_paper.py's data; the held-out cells are its last.
-    sheets, energy = make_sheets(
-        6000 + 1000, random_state=0, cache_dir=CACHE, n_jobs=2, verbose=True
-    )
-    train, y_train = sheets[:n_train], energy[:n_train]
-    test, y_test = sheets[-n_test:], energy[-n_test:]
-    image = AtomImage(atom_image_resolution(), species=SPECIES).fit()
+    (train, y_train), (test, y_test), image = paper_split(n_train, n_test)
     X_train = image.transform(train)
     targets = image.force_targets(train)
 

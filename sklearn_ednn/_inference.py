@@ -310,20 +310,12 @@ def score_grids(
     n_workers = min(n_workers, len(items))
     bands = _padded_bands(X, items, focus, context, padding, shift)
     bar = dict(total=len(items), disable=not progress, desc="scoring", unit="band")
+    common = (focus, context, scorer, max_tiles, reduce)
     with ExitStack() as limits:
-        in_this_process = (None, os.getpid())
         if n_workers == 1:
+            in_this_process = (None, os.getpid())
             results = (
-                _score_item(
-                    item,
-                    band,
-                    focus,
-                    context,
-                    scorer,
-                    max_tiles,
-                    reduce,
-                    in_this_process,
-                )
+                _score_item(item, band, *common, in_this_process)
                 for item, band in zip(items, tqdm(bands, **bar))
             )
         else:
@@ -337,16 +329,7 @@ def score_grids(
                 return_as="generator",
                 prefer=getattr(scorer, "parallel_prefer", None),
             )(
-                delayed(_score_item)(
-                    item,
-                    band,
-                    focus,
-                    context,
-                    scorer,
-                    max_tiles,
-                    reduce,
-                    (threads, os.getpid()),
-                )
+                delayed(_score_item)(item, band, *common, (threads, os.getpid()))
                 for item, band in zip(items, bands)
             )
             results = tqdm(_in_order(jobs, items), **bar)

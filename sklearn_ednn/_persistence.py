@@ -54,7 +54,7 @@ def _library_versions():
     return versions
 
 
-def _final_estimator(model):
+def final_estimator(model):
     """The EDNNRegressor of ``model`` (itself, or a pipeline's last step)."""
     from ._estimator import EDNNRegressor
 
@@ -71,10 +71,10 @@ def _final_estimator(model):
 
 def _summary(model):
     """What ``sklearn-ednn info`` shows of a fitted model, from its fitted tiling."""
-    final = _final_estimator(model)
+    final = final_estimator(model)
     tiling = final.tiling_
-    if final.solver_ == "torch":
-        tile_model = type(final.estimator_.module_.tile_module).__name__
+    if tiling.module is not None:
+        tile_model = type(tiling.module.tile_module).__name__
         epochs = len(final.estimator_.history_)
     else:
         tile_model, epochs = type(final.estimator).__name__, None
@@ -156,7 +156,7 @@ def save(model, path, *, metadata=None):
     >>> bool(np.array_equal(loaded.predict(X), model.predict(X)))
     True
     """
-    final = _final_estimator(model)
+    final = final_estimator(model)
     check_is_fitted(final)
     if isinstance(model, Pipeline):
         for _, step in model.steps[:-1]:
@@ -323,7 +323,7 @@ def load(path, *, device=None):
     decoder = Decoder(arrays, net_decoder=functools.partial(decode_net, device=device))
     model = decoder.decode(header.get("model"))
     try:
-        _final_estimator(model)
+        final_estimator(model)
     except TypeError:
         raise ModelFileError(f"{path} does not hold an EDNN model.") from None
     return model

@@ -4,9 +4,11 @@ Tolerances of time: each run is bounded by joblib's and dask's own failure
 detection; a hang would stall the test suite, whose CI job has a time limit.
 """
 
+import contextlib
 import os
 import sys
 
+import cloudpickle
 import numpy as np
 import pytest
 from sklearn.linear_model import Ridge
@@ -51,6 +53,23 @@ def data():
     return X, y, big
 
 
+@contextlib.contextmanager
+def _dying_model(X, y):
+    """A fitted linear EDNN whose tile model's process dies on ``MARK``.
+
+    Workers are fresh processes: this module's classes are sent by value.
+    """
+    model = EDNNRegressor(Ridge()).fit(X, y)
+    dying = _DiesOnMark().fit(np.zeros((2, 9)), [0.0, 0.0])
+    dying.coef_, dying.intercept_ = model.estimator_.coef_, model.estimator_.intercept_
+    model.estimator_ = dying
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        yield model
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+
+
 def _failing_item(message):
     import re
 
@@ -80,20 +99,12 @@ def test_a_failing_tile_network_names_the_work_item(data, n_jobs):
 
 
 def test_a_dead_worker_process_is_an_error_not_a_hang(data):
-    import cloudpickle
-
     X, y, big = data
-    model = EDNNRegressor(Ridge()).fit(X, y)
-    dying = _DiesOnMark().fit(np.zeros((2, 9)), [0.0, 0.0])
-    dying.coef_, dying.intercept_ = model.estimator_.coef_, model.estimator_.intercept_
-    model.estimator_ = dying
-    # The workers are fresh processes: send this module's class by value.
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
-        with pytest.raises(RuntimeError, match=r"a worker died while scoring samples"):
-            model.set_params(n_jobs=2, tile_batch_size=64).predict(big)
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    with (
+        _dying_model(X, y) as model,
+        pytest.raises(RuntimeError, match=r"a worker died while scoring samples"),
+    ):
+        model.set_params(n_jobs=2, tile_batch_size=64).predict(big)
 
 
 def test_a_failing_dask_chunk_is_named(data):
@@ -110,34 +121,25 @@ def test_a_failing_dask_chunk_is_named(data):
 def test_a_killed_dask_worker_is_an_error_naming_the_task(data):
     """A LocalCluster on loopback whose worker dies on one chunk: the scheduler
     gives up on the task (no retries) and the error names it, within a minute."""
-    import cloudpickle
-
     da = pytest.importorskip("dask.array")
     distributed = pytest.importorskip("distributed")
     import dask
 
     X, y, big = data
-    model = EDNNRegressor(Ridge()).fit(X, y)
-    dying = _DiesOnMark().fit(np.zeros((2, 9)), [0.0, 0.0])
-    dying.coef_, dying.intercept_ = model.estimator_.coef_, model.estimator_.intercept_
-    model.estimator_ = dying
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    try:
-        with (
-            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
-            distributed.LocalCluster(
-                n_workers=1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-            ) as cluster,
-            distributed.Client(cluster) as client,
+    with (
+        _dying_model(X, y) as model,
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        lazy = model.predict(da.from_array(big, chunks=(1, 16, 16)))
+        with pytest.raises(
+            distributed.KilledWorker, match=r"run task \(.*, \d+, .*died"
         ):
-            lazy = model.predict(da.from_array(big, chunks=(1, 16, 16)))
-            with pytest.raises(
-                distributed.KilledWorker, match=r"run task \(.*, \d+, .*died"
-            ):
-                client.compute(lazy).result(timeout=60)
-    finally:
-        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+            client.compute(lazy).result(timeout=60)

@@ -248,7 +248,6 @@ def test_the_exact_energy_flips_its_lattices_and_keeps_its_total():
     np.testing.assert_allclose(energy.energy_, ising_energy(spins, J=0.5))
 
 
-
 def test_a_non_finite_starting_energy_stops_the_chain():
     X, y = make_ising(50, size=4, random_state=0)
     broken = EDNNRegressor(Ridge(), f=1, c=1).fit(X, y)

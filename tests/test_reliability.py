@@ -109,28 +109,16 @@ def test_an_interrupted_fit_resumes_from_its_checkpoint(data, tmp_path):
     """skorch's Checkpoint saves every epoch; LoadInitState continues from it."""
     X, y = data
     checkpoint = Checkpoint(monitor=None, dirname=str(tmp_path / "run"))
-    interrupted = make_tile_net(
-        max_epochs=6,
-        batch_size=16,
-        callbacks=[
-            ("lr_scheduler", None),
-            ("refit_output", None),
-            ("checkpoint", checkpoint),
-            ("stop", _AtBatch(6 * 3 + 1, _interrupt)),  # in the 4th epoch
-        ],
-    )
+
+    def net(max_epochs, extra):
+        callbacks = [("lr_scheduler", None), ("refit_output", None)]
+        callbacks += [("checkpoint", checkpoint), extra]
+        return make_tile_net(max_epochs=max_epochs, batch_size=16, callbacks=callbacks)
+
+    interrupted = net(6, ("stop", _AtBatch(6 * 3 + 1, _interrupt)))  # 4th epoch
     with pytest.raises(KeyboardInterrupt):
         EDNNRegressor(interrupted, random_state=0).fit(X, y)
-    resumed = make_tile_net(
-        max_epochs=3,
-        batch_size=16,
-        callbacks=[
-            ("lr_scheduler", None),
-            ("refit_output", None),
-            ("checkpoint", checkpoint),
-            ("load", LoadInitState(checkpoint)),
-        ],
-    )
+    resumed = net(3, ("load", LoadInitState(checkpoint)))
     model = EDNNRegressor(resumed, random_state=0).fit(X, y)
     # Three epochs were saved before the interrupt; three more followed.
     assert len(model.estimator_.history) == 6

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._persistence import load, model_info, save
+from .._persistence import final_estimator, load, model_info, save
 from ._io import (
     STRUCTURE_SUFFIXES,
     InputError,
@@ -37,9 +37,9 @@ def _is_structures(path):
 
 def _check_finite(predictions, what):
     """Raise naming the first sample whose prediction is not finite."""
-    bad = np.flatnonzero(~np.isfinite(predictions.reshape(len(predictions), -1)))
-    if bad.size:
-        index = bad[0] // max(1, predictions[0].size)
+    finite = np.isfinite(predictions.reshape(len(predictions), -1)).all(axis=1)
+    if not finite.all():
+        index = np.flatnonzero(~finite)[0]
         raise InputError(
             f"the prediction of {what} {index} is {predictions[index]!r}, not finite; "
             "check that input (and that the model was fitted on comparable data)."
@@ -154,7 +154,7 @@ def train(settings):
 def predict(settings):
     """Predict a data file with a saved model and write the predictions."""
     model = load(settings["model"])
-    final = model[-1] if hasattr(model, "steps") else model
+    final = final_estimator(model)
     final.set_params(verbose=int(settings["verbose"]))
     data = settings["data"]
     structures = None
