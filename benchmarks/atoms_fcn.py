@@ -156,6 +156,11 @@ def run_fit(fit, quick, image, data, big_cells):
         if not quick:
             joblib.dump(pipeline, CACHE / f"atoms_fcn_{fit}.joblib")
         rows[network] = {
+            "module_params": {
+                name: repr(value)
+                for name, value in model.estimator.get_params().items()
+                if name.startswith("module")
+            },
             "epochs": network_epochs,
             "train_minutes": minutes,
             **evaluate(pipeline, fit, test, y_test, big_cells),

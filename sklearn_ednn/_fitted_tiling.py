@@ -419,6 +419,20 @@ n_channels)
 
     # -- torch face ---------------------------------------------------------------
 
+    @property
+    def device(self):
+        """The torch device of the fitted tile network (None for a classical one).
+
+        Tensors handed to :meth:`predict_torch` belong there: a simulation
+        builds its positions on this device, so that nothing crosses between
+        the CPU and an accelerator on every step.
+        """
+        if self.module is None:
+            return None
+        from ._torch._module import module_device
+
+        return module_device(self.module)
+
     def torch_module(self, dtype=None):
         """Return the fitted EDNN module in ``dtype``, in evaluation mode, frozen.
 

@@ -172,6 +172,6 @@ def test_the_fcn_recipe_predicts_a_sheet_band_by_band(porous_fcn):
 
 def test_the_atoms_recipe_names_its_networks():
     assert make_atoms_ednn(network="fcn").estimator.module is TileFCN
-    assert make_atoms_ednn(network="fcn", width=0.25).estimator.module__filters == 8
+    assert make_atoms_ednn(network="fcn", width=0.25).estimator.module__filters == 16
     with pytest.raises(ValueError, match="network='mlp' must be 'cnn' or 'fcn'"):
         make_atoms_ednn(network="mlp")

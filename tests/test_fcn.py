@@ -3,6 +3,8 @@
 ``TileFCN`` and ``TileMLP`` given a focus score whole padded grids at once.
 """
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -20,21 +22,24 @@ from sklearn_ednn.datasets import make_ising
 
 @st.composite
 def layouts(draw):
+    network = draw(st.sampled_from(["fcn", "fcn-levels", "mlp"]))
     n_spatial = draw(st.integers(1, 3))
-    f = tuple(draw(st.integers(1, 3)) for _ in range(n_spatial))
+    # One reducing level needs an even focus.
+    step = 2 if network == "fcn-levels" else 1
+    f = tuple(step * draw(st.integers(1, 3 // step)) for _ in range(n_spatial))
     c = tuple(draw(st.integers(0, 2)) for _ in range(n_spatial))
     tiles = tuple(draw(st.integers(1, 3 if n_spatial < 3 else 2)) for _ in f)
     n_channels = draw(st.integers(1, 3))
     padding = draw(st.sampled_from(["wrap", "zeros"]))
     with_offset = draw(st.booleans())
     seed = draw(st.integers(0, 1000))
-    network = draw(st.sampled_from(["fcn", "mlp"]))
     return f, c, tiles, n_channels, padding, with_offset, seed, network
 
 
 # Small versions of the two fully convolutional networks.
 NETWORKS = {
     "fcn": (TileFCN, {"filters": 4, "hidden": 8}),
+    "fcn-levels": (TileFCN, {"filters": 4, "hidden": 8, "levels": 1}),
     "mlp": (TileMLP, {"hidden_sizes": (8, 4)}),
 }
 
@@ -81,7 +86,9 @@ def test_the_whole_grid_at_once_equals_every_tile_alone(case):
     np.testing.assert_allclose(single, maps, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("network", [TileFCN, TileMLP])
+@pytest.mark.parametrize(
+    "network", [TileFCN, functools.partial(TileFCN, levels=1), TileMLP]
+)
 def test_receptive_field_is_exactly_the_tile(network):
     net = network(tile_shape=tile_shape((4, 2), (3, 1)), focus=(4, 2)).double()
     grid = torch.zeros(1, 1, 3 * 4 + 6, 2 * 2 + 2, dtype=torch.float64)
@@ -107,6 +114,12 @@ def test_bad_layouts_are_refused():
         TileFCN(tile_shape=(3, 3), focus=(4, 4))
     with pytest.raises(ValueError, match="see more than the tile"):
         TileFCN(tile_shape=(5, 5), focus=(1, 1), depth=3)
+    with pytest.raises(ValueError, match=r"levels=1: 2\*\*levels must divide"):
+        TileFCN(tile_shape=(5, 5), focus=(3, 3), levels=1)
+    with pytest.raises(ValueError, match="levels=-1"):
+        TileFCN(tile_shape=(5, 5), focus=(3, 3), levels=-1)
+    with pytest.raises(ValueError, match="use at most 1"):
+        TileFCN(tile_shape=(8, 8), focus=(4, 4), levels=1, depth=2)
     with pytest.raises(ValueError, match=r"one focus per axis.*focus=\(1,\)"):
         TileMLP(tile_shape=(3, 3), focus=(1,))
 

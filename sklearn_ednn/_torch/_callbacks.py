@@ -184,13 +184,11 @@ class RefitOutputLayer(Callback):
         net.history.record("refit_loss_before", self.loss_before_)
         net.history.record("refit_loss_after", self.loss_after_)
         n_in = layer.in_features
+        correction = torch.as_tensor(correction, device=layer.weight.device)
         with torch.no_grad():
-            weight = layer.weight.double() + torch.as_tensor(correction[:, :n_in])
-            layer.weight.copy_(weight)
+            layer.weight.copy_(layer.weight.double() + correction[:, :n_in])
             if layer.bias is not None:
-                layer.bias.copy_(
-                    layer.bias.double() + torch.as_tensor(correction[:, n_in])
-                )
+                layer.bias.copy_(layer.bias.double() + correction[:, n_in])
 
 
 def _mean_squared_error(predicted, targets, weight):

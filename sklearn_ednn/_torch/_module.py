@@ -343,7 +343,8 @@ class TorchTileScorer:
             self._converted = copy.deepcopy(self.module).to(dtype).eval()
         device = module_device(self._converted)
         with torch.inference_mode():
-            batch = torch.as_tensor(array).to(device=device, dtype=dtype)
+            # Straight onto the module's device: no tensor on the default one.
+            batch = torch.as_tensor(array, dtype=dtype, device=device)
             out = getattr(self._converted, method)(batch)
         return out.cpu().numpy().astype(np.float64, copy=False)
 

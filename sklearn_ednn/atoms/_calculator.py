@@ -132,6 +132,7 @@ class EDNNCalculator(Calculator):
         positions = torch.tensor(
             self.atoms.get_positions(),
             dtype=torch.float64,
+            device=self.tiling.device,
             requires_grad="forces" in properties,
         )
         energy = self.energy_tensor(
@@ -142,6 +143,6 @@ class EDNNCalculator(Calculator):
         self.results["energy"] = self.results["free_energy"] = value
         if "forces" in properties:
             (gradient,) = torch.autograd.grad(energy, positions)
-            forces = -gradient.numpy()
+            forces = -gradient.cpu().numpy()
             _check_finite(forces, "forces", self.atoms)
             self.results["forces"] = forces
