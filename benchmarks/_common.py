@@ -116,6 +116,41 @@ def save_figure(fig, name, script=None):
     return path
 
 
+def parity_panel(ax, y_true, y_pred, *, kind, quantity, unit, title, scale=1.0):
+    """One panel of scikit-learn's ``PredictionErrorDisplay``, labelled for a paper.
+
+    ``kind`` is the display's (``"actual_vs_predicted"`` or
+    ``"residual_vs_predicted"``); ``quantity`` and ``unit`` label the axes
+    (``"E / atom"``, ``"eV"``); ``title`` is formatted with ``mae``, the mean
+    absolute error times ``scale`` (1000 for meV from eV); the display's
+    reference line is named in a legend.
+    """
+    from matplotlib.ticker import MaxNLocator
+    from sklearn.metrics import PredictionErrorDisplay
+
+    display = PredictionErrorDisplay.from_predictions(
+        y_true,
+        y_pred,
+        kind=kind,
+        ax=ax,
+        scatter_kwargs={"s": 4, "alpha": 0.5},
+    )
+    mae = scale * float(np.mean(np.abs(np.asarray(y_pred) - y_true)))
+    predicted = f"predicted {quantity} [{unit}]"
+    if kind == "actual_vs_predicted":
+        ax.set(xlabel=predicted, ylabel=f"true {quantity} [{unit}]")
+        display.line_.set_label("perfect prediction")
+    else:
+        ax.set(xlabel=predicted, ylabel=f"true - predicted [{unit}]")
+        display.line_.set_label("zero error")
+    ax.set_title(title.format(mae=mae))
+    ax.legend(loc="upper left")
+    # The display puts its ticks at the data's ends; round ones read better.
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(5))
+    return display
+
+
 def cell_area():
     """Area of the 60-atom cell, in Angstrom squared."""
     from sklearn_ednn.datasets import sheet_cell

@@ -67,6 +67,7 @@ from _common import (
     errors_mev,
     load_json,
     make_parser,
+    parity_panel,
     save_figure,
     save_json,
     transfer_cells,
@@ -461,14 +462,15 @@ def main():
     fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
     per_atom_true = y_test / n_atoms[n_train:]
     for ax, key in zip(axes[:2], ["ednn", "baseline"]):
-        predicted = fitted[key].predict(X_test) / n_atoms[n_train:]
-        ax.plot(per_atom_true, predicted, ".", ms=3)
-        lims = [per_atom_true.min(), per_atom_true.max()]
-        ax.plot(lims, lims, "k--", lw=0.7)
-        ax.set(
-            title=f"{key}, 60-atom test",
-            xlabel="Tersoff E / atom [eV]",
-            ylabel="predicted E / atom [eV]",
+        parity_panel(
+            ax,
+            per_atom_true,
+            fitted[key].predict(X_test) / n_atoms[n_train:],
+            kind="actual_vs_predicted",
+            quantity="E / atom",
+            unit="eV",
+            scale=1000,
+            title=key + ", 60-atom test: {mae:.1f} meV/atom",
         )
     for size, (true, predicted) in transfer_points.items():
         axes[2].plot(true, 1000 * (predicted - true), "o", ms=4, label=f"{size}x cell")
@@ -484,7 +486,7 @@ def main():
     axes[2].set(
         title="EDNN transfer",
         xlabel="Tersoff E / atom [eV]",
-        ylabel="error [meV / atom]",
+        ylabel="predicted - Tersoff [meV/atom]",
     )
     axes[2].legend()
     for region, marker in [("rim", "o-"), ("centre", "s-")]:

@@ -5,7 +5,8 @@ Trains EDNNs with f=1 and context c = 1, 2, 3 on 8x8 Ising lattices, lets
 on the whole training set, and evaluates it on held-out 8x8 lattices and on 128x128
 lattices sampled at Tc with Swendsen-Wang. Prints one table with the paper's
 figures beside ours, saves ``results/ising_paper/ising_paper.json`` and the
-paper-style plots (predicted vs true and error vs true, 8x8 and 128x128) as
+paper-style plots (true against predicted, and the residuals, 8x8 and 128x128,
+with scikit-learn's ``PredictionErrorDisplay``) as
 ``results/ising_paper/ising_paper.png`` (``ising_paper_quick.*`` with ``--quick``).
 
 Usage: ``python benchmarks/ising_paper.py [--quick]``. The full run uses 100 000
@@ -19,7 +20,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from _common import CACHE, make_parser, save_figure, save_json
+from _common import CACHE, make_parser, parity_panel, save_figure, save_json
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
@@ -165,15 +166,16 @@ def main():
     for column, (label, truth, pred, n) in enumerate(
         [("8x8 test", y_test, y_pred, 64), ("128x128 at Tc", y_big, y_big_pred, 128**2)]
     ):
-        axes[0, column].plot(truth / n, pred / n, ".", ms=2)
-        lims = [truth.min() / n, truth.max() / n]
-        axes[0, column].plot(lims, lims, "k--", lw=0.7)
-        axes[0, column].set(
-            title=label, xlabel="true E / N [J]", ylabel="predicted E / N [J]"
-        )
-        axes[1, column].plot(truth / n, (pred - truth), ".", ms=2)
-        axes[1, column].axhline(0, color="k", lw=0.7)
-        axes[1, column].set(xlabel="true E / N [J]", ylabel="predicted - true E [J]")
+        for row, kind in enumerate(["actual_vs_predicted", "residual_vs_predicted"]):
+            parity_panel(
+                axes[row, column],
+                truth / n,
+                pred / n,
+                kind=kind,
+                quantity="E / N",
+                unit="J",
+                title=label + ": mean abs error {mae:.1e} J per spin",
+            )
     print(f"saved {json_path} and {save_figure(fig, name)}")
 
 

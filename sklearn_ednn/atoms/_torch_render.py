@@ -114,7 +114,8 @@ def render_image_torch(
     spacing, lengths, shape = check_render_parameters(
         cell, resolution, gamma, cutoff, n_dims
     )
-    positions = torch.as_tensor(positions)
+    if not torch.is_tensor(positions):  # a tensor keeps its device
+        positions = torch.as_tensor(positions)
     if not positions.is_floating_point():
         positions = positions.double()
     numbers = check_atoms(tuple(positions.shape), numbers)
