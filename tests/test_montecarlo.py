@@ -254,3 +254,35 @@ def test_a_non_finite_starting_energy_stops_the_chain():
     broken.estimator_.coef_[:] = np.nan
     with pytest.raises(FloatingPointError, match="starting energy of replica 0 is nan"):
         ising_metropolis(broken, [2.0], size=4, n_replicas=1, n_sweeps=2)
+
+
+class _DoubledCoupling:
+    """An energy of one's own: the exact energy with J = 2 (protocol only)."""
+
+    def __init__(self):
+        self.exact = ExactIsingEnergy()
+
+    @property
+    def energy_(self):
+        return 2 * self.exact.energy_
+
+    def move_separation(self, shape):
+        return self.exact.move_separation(shape)
+
+    def start(self, spins):
+        return 2 * self.exact.start(spins)
+
+    def propose(self, moves):
+        return 2 * self.exact.propose(moves)
+
+    def accept(self, accepted):
+        return 2 * self.exact.accept(accepted)
+
+
+def test_an_energy_of_ones_own_drives_the_chain_as_it_is():
+    # J = 2 at temperature 2T is the chain of J = 1 at T, step for step.
+    settings = dict(size=8, n_replicas=2, n_sweeps=20, n_burn_in=5, random_state=3)
+    own = ising_metropolis(_DoubledCoupling(), [3.0, 5.0], **settings)
+    exact = ising_metropolis(None, [1.5, 2.5], **settings)
+    np.testing.assert_array_equal(own.spins, exact.spins)
+    np.testing.assert_allclose(own.energies, 2 * exact.energies)

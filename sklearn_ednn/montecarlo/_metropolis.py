@@ -12,10 +12,15 @@ from ._sampler import MonteCarloResult, check_finite_energy, metropolis_steps
 __all__ = ["ising_metropolis", "ising_observables"]
 
 
+# What an Ising energy answers (see ._sampler): any object that has them drives
+# the chain as it is.
+_PROTOCOL = ("move_separation", "start", "propose", "accept")
+
+
 def _as_energy(energy):
     if energy is None:
         return ExactIsingEnergy()
-    if isinstance(energy, (ExactIsingEnergy, EDNNEnergy)):
+    if all(callable(getattr(energy, name, None)) for name in _PROTOCOL):
         return energy
     return EDNNEnergy(energy)
 
@@ -44,10 +49,13 @@ def ising_metropolis(
 
     Parameters
     ----------
-    energy : None, EDNNRegressor, EDNNEnergy or ExactIsingEnergy
+    energy : None, EDNNRegressor or an energy of the Monte Carlo protocol
         None is the exact nearest-neighbour energy with ``J = 1``; a fitted
         EDNNRegressor (single output, one channel, periodic) drives the chain
-        with its predicted energy.
+        with its predicted energy. Any object with ``move_separation``,
+        ``start``, ``propose`` and ``accept`` (such as
+        :class:`EDNNEnergy`, :class:`ExactIsingEnergy` or one of your own)
+        is used as it is.
     temperatures : array-like of shape (n_temperatures,)
         Temperatures in units of ``J / k_B``.
     size : int, default=16

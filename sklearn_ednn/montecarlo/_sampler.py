@@ -14,6 +14,10 @@ An energy (spins or atoms, exact or an EDNN) answers three calls:
     Apply the moves marked True (shape ``(n_replicas, n_moves)``), discard
     the others, and return the new totals.
 
+An energy of spins also answers ``move_separation(shape)``: the distance per
+axis beyond which two flips do not change each other's energy change, so that
+the sampler proposes such flips together.
+
 :func:`metropolis_steps` is the one Metropolis loop over such an energy, and
 :class:`MonteCarloResult` the one result type of the samplers.
 """
