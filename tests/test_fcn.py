@@ -116,8 +116,9 @@ def test_bad_layouts_are_refused():
         TileFCN(tile_shape=(5, 5), focus=(1, 1), depth=3)
     with pytest.raises(ValueError, match=r"levels=1: 2\*\*levels must divide"):
         TileFCN(tile_shape=(5, 5), focus=(3, 3), levels=1)
-    with pytest.raises(ValueError, match="levels=-1"):
-        TileFCN(tile_shape=(5, 5), focus=(3, 3), levels=-1)
+    for levels in (-1, 1.5):
+        with pytest.raises(ValueError, match=f"levels={levels}"):
+            TileFCN(tile_shape=(8, 8), focus=(4, 4), levels=levels)
     with pytest.raises(ValueError, match="use at most 1"):
         TileFCN(tile_shape=(8, 8), focus=(4, 4), levels=1, depth=2)
     with pytest.raises(ValueError, match=r"one focus per axis.*focus=\(1,\)"):

@@ -121,7 +121,7 @@ class TileFCN(nn.Module):
                 f"focus={focus} does not fit tile_shape={tile_shape}: a tile is "
                 "f + 2c per axis."
             )
-        jump = 2**levels if levels >= 0 else 0
+        jump = 2**levels if isinstance(levels, int) and levels >= 0 else 0
         if not jump or any(f % jump or (2 * c) % jump for f, c in zip(focus, context)):
             raise ValueError(
                 f"levels={levels}: 2**levels must divide the focus {focus} and "
