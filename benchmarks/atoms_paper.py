@@ -470,7 +470,7 @@ def main():
             quantity="E / atom",
             unit="eV",
             scale=1000,
-            title=key + ", 60-atom test: {mae:.1f} meV/atom",
+            title=key + ", 60 atoms: MAE {mae:.1f} meV/atom",
         )
     for size, (true, predicted) in transfer_points.items():
         axes[2].plot(true, 1000 * (predicted - true), "o", ms=4, label=f"{size}x cell")

@@ -174,7 +174,7 @@ def main():
                 kind=kind,
                 quantity="E / N",
                 unit="J",
-                title=label + ": mean abs error {mae:.1e} J per spin",
+                title=label + ": MAE {mae:.1e} J/spin",
             )
     print(f"saved {json_path} and {save_figure(fig, name)}")
 
