@@ -52,7 +52,7 @@ def on_cpu(model, folder, name):
 def module_device(model):
     """The device of a fitted EDNN's (or pipeline's) tile network."""
     final = model[-1] if hasattr(model, "steps") else model
-    return str(next(final.estimator_.module_.parameters()).device)
+    return str(final.tiling_.device)
 
 
 def check_ising(device, folder):

@@ -114,3 +114,20 @@ def check_training_input(X, y):
                 f"y holds {values.dtype} values such as {str(example)!r}; an EDNN fits "
                 "numeric extensive targets (an energy or a count per grid)."
             ) from None
+
+
+def first_non_finite_row(values):
+    """Index of the first row of ``values`` with a NaN or infinity, else None.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_rows, ...)
+        Predictions, energies or forces, one row per sample, replica or atom.
+
+    Returns
+    -------
+    index : int or None
+    """
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    return None if finite.all() else int(np.flatnonzero(~finite)[0])

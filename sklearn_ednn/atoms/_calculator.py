@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, all_changes
 
+from .._validation import first_non_finite_row
 from ._fitted import check_atoms_model
 from ._torch_render import render_image_torch
 from ._transformer import check_periodic
@@ -12,9 +13,9 @@ from ._transformer import check_periodic
 def _check_finite(values, what, atoms):
     """Refuse to hand a simulation an energy or forces that are not finite."""
     values = np.asarray(values)
-    if not np.all(np.isfinite(values)):
-        bad = np.flatnonzero(~np.isfinite(values.reshape(-1)))
-        where = "" if values.ndim == 0 else f" (atom {bad[0] // 3})"
+    atom = first_non_finite_row(np.atleast_1d(values))  # forces: a row per atom
+    if atom is not None:
+        where = "" if values.ndim == 0 else f" (atom {atom})"
         raise FloatingPointError(
             f"EDNNCalculator: the {what} of {atoms.get_chemical_formula()} "
             f"({len(atoms)} atoms) is not finite{where}; the model fails on this "

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .._persistence import final_estimator, load, model_info, save
+from .._validation import first_non_finite_row
 from ._io import (
     STRUCTURE_SUFFIXES,
     InputError,
@@ -37,9 +38,8 @@ def _is_structures(path):
 
 def _check_finite(predictions, what):
     """Raise naming the first sample whose prediction is not finite."""
-    finite = np.isfinite(predictions.reshape(len(predictions), -1)).all(axis=1)
-    if not finite.all():
-        index = np.flatnonzero(~finite)[0]
+    index = first_non_finite_row(predictions)
+    if index is not None:
         raise InputError(
             f"the prediction of {what} {index} is {predictions[index]!r}, not finite; "
             "check that input (and that the model was fitted on comparable data)."

@@ -26,6 +26,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._metropolis_rule import metropolis_accept
+from .._validation import first_non_finite_row
 
 __all__ = ["MonteCarloResult", "metropolis_steps"]
 
@@ -45,11 +46,11 @@ def check_finite_energy(values, what):
     FloatingPointError
         Naming the first replica whose value is NaN or infinite.
     """
-    values = np.asarray(values, dtype=np.float64)
-    bad = np.argwhere(~np.isfinite(values.reshape(len(values), -1)))
-    if len(bad):
-        replica, column = bad[0]
-        value = values.reshape(len(values), -1)[replica, column]
+    rows = np.asarray(values, dtype=np.float64)
+    rows = rows.reshape(len(rows), -1)
+    replica = first_non_finite_row(rows)
+    if replica is not None:
+        value = rows[replica][~np.isfinite(rows[replica])][0]
         raise FloatingPointError(
             f"{what} of replica {replica} is {value}, not finite; the energy "
             "model fails on this state, so Monte Carlo stops instead of "
