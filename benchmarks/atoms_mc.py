@@ -19,9 +19,10 @@ benchmark reports:
 Saves ``results/atoms_mc/atoms_mc.json`` and ``results/atoms_mc/atoms_mc.png``.
 
 Usage: ``python benchmarks/atoms_mc.py [--quick] [--model PATH] [--name
-NAME]``. The model defaults to ``.cache/atoms_paper_ednn.joblib``
+NAME] [--replot]``. The model defaults to ``.cache/atoms_paper_ednn.joblib``
 (``atoms_paper_quick_ednn`` with ``--quick``); run ``atoms_paper.py`` first.
-``--name`` saves the results as ``results/atoms_mc/NAME.json`` and ``.png``.
+``--name`` saves the results as ``results/atoms_mc/NAME.json`` and ``.png``;
+``--replot`` draws the figure again from the saved JSON, without running.
 """
 
 import time
@@ -34,7 +35,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from _common import CACHE, make_parser, save_figure, save_json
+from _common import CACHE, load_json, make_parser, save_figure, save_json
 from ase.calculators.fd import calculate_numerical_forces
 
 from sklearn_ednn.atoms import EDNNCalculator
@@ -152,15 +153,65 @@ def sample_energies(model, run):
     }
 
 
+def plot_result(result):
+    """The figure of a result: the two RDFs, and the time per step against size."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    r = result["rdf_r"]
+    axes[0].plot(r, result["rdf_tersoff"], label="Tersoff")
+    axes[0].plot(r, result["rdf_ednn"], "--", label="EDNN")
+    for i, peak in enumerate(result["peaks_tersoff_A"]):
+        label = "Tersoff peaks" if i == 0 else None
+        axes[0].axvline(peak, color="k", lw=0.5, ls=":", label=label)
+    axes[0].set(
+        title=(
+            f"graphene at {result['temperature_K']:.0f} K "
+            f"(L1 = {result['rdf_l1_A']:.3f} Å)"
+        ),
+        xlabel="r (Å)",
+        ylabel="g(r)",
+    )
+    axes[0].legend()
+    for label, key, marker in [
+        ("local re-evaluation", "seconds_per_step_local", "o-"),
+        ("full re-evaluation", "seconds_per_step_full", "s-"),
+    ]:
+        times = {int(n): t for n, t in result[key].items()}
+        atoms = sorted(times)
+        axes[1].plot(atoms, [1000 * times[n] for n in atoms], marker, label=label)
+    axes[1].axhline(
+        1000 * result["paper_seconds_per_step"],
+        color="k",
+        ls=":",
+        label="paper, 60 atoms",
+    )
+    axes[1].set(
+        title="time per Monte Carlo step",
+        xlabel="atoms",
+        ylabel="time per step (ms)",
+        xscale="log",
+        yscale="log",
+    )
+    axes[1].legend()
+    return fig
+
+
 def main():
     parser = make_parser(__doc__)
     parser.add_argument("--model", type=Path, default=None, help="fitted pipeline")
     parser.add_argument(
         "--name", default=None, help="name of the results (default: atoms_mc)"
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="draw the figure again from the saved results, without running",
+    )
     args = parser.parse_args()
     quick = args.quick
     name = args.name or ("atoms_mc_quick" if quick else "atoms_mc")
+    if args.replot:
+        print(f"saved {save_figure(plot_result(load_json(name)), name)}")
+        return
     path = args.model or CACHE / (
         "atoms_paper_quick_ednn.joblib" if quick else "atoms_paper_ednn.joblib"
     )
@@ -291,29 +342,7 @@ def main():
     }
     json_path = save_json(name, result, args)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
-    axes[0].plot(r, tersoff_rdf, label="Tersoff")
-    axes[0].plot(r, ednn_rdf, "--", label="EDNN")
-    for peak in tersoff_peaks:
-        axes[0].axvline(peak, color="k", lw=0.5, ls=":")
-    axes[0].set(
-        title=f"graphene at {TEMPERATURE:.0f} K (L1 = {l1:.3f} Å)",
-        xlabel="r [Å]",
-        ylabel="g(r)",
-    )
-    axes[0].legend()
-    for label, times, marker in [("local", local, "o-"), ("full", full, "s-")]:
-        atoms = sorted(times)
-        axes[1].plot(atoms, [1000 * times[n] for n in atoms], marker, label=label)
-    axes[1].set(
-        title="time per Monte Carlo step",
-        xlabel="atoms",
-        ylabel="ms",
-        xscale="log",
-        yscale="log",
-    )
-    axes[1].legend()
-    print(f"saved {json_path} and {save_figure(fig, name)}")
+    print(f"saved {json_path} and {save_figure(plot_result(result), name)}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ re-evaluation of the lattice for every flip.
 Prints one table, saves ``results/ising_phase/ising_phase.json`` and
 ``results/ising_phase/ising_phase.png`` (``ising_phase_quick.*`` with ``--quick``).
 
-Usage: ``python benchmarks/ising_phase.py [--quick] [--model model.joblib]``.
+Usage: ``python benchmarks/ising_phase.py [--quick] [--model model.joblib]
+[--replot]``; ``--replot`` draws the figure again from the saved JSON, without
+running.
 """
 
 import time
@@ -23,7 +25,7 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from _common import make_parser, save_figure, save_json
+from _common import load_json, make_parser, save_figure, save_json
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
 from sklearn_ednn.datasets import CRITICAL_TEMPERATURE, make_ising
@@ -72,11 +74,70 @@ def flip_rates(model, size=64, n_chains=8, sweeps=2):
     return rates
 
 
+def plot_result(result):
+    """Binder cumulant, magnetisation and heat capacity against T, per size.
+
+    One colour per lattice size, solid for the exact energy and dashed for the
+    EDNN; the Binder panel notes the crossing temperatures and Onsager's Tc.
+    """
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, size in enumerate(result["sizes"]):
+        for energy, style in (("exact", "-"), ("ednn", "--")):
+            obs = result["curves"][f"L={size} {energy}"]
+            label = f"L = {size}, " + ("exact energy" if energy == "exact" else "EDNN")
+            for ax, key in zip(axes, ("binder", "abs_magnetisation", "heat_capacity")):
+                ax.errorbar(
+                    obs["temperatures"],
+                    obs[key],
+                    yerr=obs[key + "_error"],
+                    fmt="o" + style,
+                    color=colours[i % len(colours)],
+                    ms=3,
+                    capsize=2,
+                    label=label,
+                )
+    ylabels = (
+        "Binder cumulant $U_L$",
+        r"$\langle |m| \rangle$ per spin",
+        "heat capacity per spin ($k_B$)",
+    )
+    for ax, ylabel in zip(axes, ylabels):
+        ax.axvline(
+            result["onsager_tc"], color="k", lw=0.6, ls=":", label="Onsager $T_c$"
+        )
+        ax.set(xlabel="$T$ ($J/k_B$)", ylabel=ylabel)
+    crossing = result["crossings"][-1]
+    sizes = "/".join(str(size) for size in crossing["sizes"])
+    note = "\n".join(
+        f"{name}: $T_c$ = {crossing[key]['tc']:.4f} $\\pm$ {crossing[key]['error']:.4f}"
+        for name, key in (("exact", "exact"), ("EDNN", "ednn"))
+    )
+    axes[0].text(
+        0.03,
+        0.05,
+        f"Binder crossing {sizes}\n{note}",
+        transform=axes[0].transAxes,
+        fontsize=8,
+    )
+    axes[1].legend(fontsize=7)
+    return fig
+
+
 def main():
     parser = make_parser(__doc__)
     parser.add_argument("--model", help="joblib file of a fitted EDNNRegressor")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="draw the figure again from the saved results, without running",
+    )
     args = parser.parse_args()
+    if args.replot:
+        name = "ising_phase_quick" if args.quick else "ising_phase"
+        print(f"saved {save_figure(plot_result(load_json(name)), name)}")
+        return
     sizes = args.sizes or ([8, 16] if args.quick else [16, 32])
     temperatures = np.linspace(2.15, 2.40, 6 if args.quick else 11)
     n_replicas = 8 if args.quick else 16
@@ -183,26 +244,7 @@ def main():
     }
     json_path = save_json(run_name, result, args)
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
-    for name, obs in curves.items():
-        style = "-" if "exact" in name else "--"
-        for ax, key in zip(axes, ("binder", "abs_magnetisation", "heat_capacity")):
-            ax.errorbar(
-                obs["temperatures"],
-                obs[key],
-                yerr=obs[key + "_error"],
-                fmt="o" + style,
-                ms=3,
-                capsize=2,
-                label=name,
-            )
-    for ax, label in zip(
-        axes, ("Binder cumulant U", "<|m|>", "heat capacity per spin")
-    ):
-        ax.axvline(CRITICAL_TEMPERATURE, color="k", lw=0.6)
-        ax.set(xlabel="T [J / k_B]", ylabel=label)
-    axes[0].legend(fontsize=7)
-    print(f"saved {json_path} and {save_figure(fig, run_name)}")
+    print(f"saved {json_path} and {save_figure(plot_result(result), run_name)}")
 
 
 if __name__ == "__main__":
