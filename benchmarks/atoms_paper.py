@@ -41,9 +41,10 @@ The EDNN is also scored with its predictions averaged over 16 tilings
 each axis), and so is the baseline (moved by multiples of 16 pixels).
 
 Usage: ``python benchmarks/atoms_paper.py [--quick] [--render-only]
-[--averaged-only]``; ``--render-only`` measures the render rows again into the
-saved JSON, ``--averaged-only`` the EDNN's averaged-tilings rows (from the
-saved model; the baseline is not saved).
+[--averaged-only] [--replot]``; ``--render-only`` measures the render rows
+again into the saved JSON, ``--averaged-only`` the EDNN's averaged-tilings rows
+(from the saved model; the baseline is not saved), ``--replot`` draws the
+figure again from the saved JSON.
 """
 
 import copy
@@ -73,6 +74,7 @@ from _common import (
     transfer_cells,
     update_json,
 )
+from matplotlib.ticker import FuncFormatter
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 from sklearn.pipeline import make_pipeline
 
@@ -240,6 +242,72 @@ def blur_study(model, X, y, n_atoms, fractions=(0.1, 0.2, 0.3, 0.45)):
     return result
 
 
+def plot_result(result):
+    """Figures 5, 6 and 9 of the paper from a saved result.
+
+    Parity of the EDNN and the one-tile baseline on the 60-atom test cells,
+    the EDNN's error on the larger cells against Tersoff's energy, and the
+    test error with a share of every tile blurred.
+    """
+    points = result["figure_points_eV_per_atom"]
+    true = np.asarray(points["test_tersoff"])
+    fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
+    for ax, key in zip(axes[:2], ["ednn", "baseline"]):
+        name = "EDNN" if key == "ednn" else "one-tile baseline"
+        parity_panel(
+            ax,
+            true,
+            np.asarray(points[f"test_{key}"]),
+            kind="actual_vs_predicted",
+            quantity="E / atom",
+            unit="eV",
+            scale=1000,
+            title=name + ", 60 atoms: MAE {mae:.1f} meV/atom",
+        )
+    for size, cells in points["transfer"].items():
+        cell_true = np.asarray(cells["tersoff"])
+        error = 1000 * (np.asarray(cells["ednn"]) - cell_true)
+        axes[2].plot(cell_true, error, "o", ms=4, label=f"{size} cell")
+    axes[2].plot(
+        true,
+        1000 * (np.asarray(points["test_ednn"]) - true),
+        ".",
+        ms=2,
+        alpha=0.4,
+        label="60 atoms",
+    )
+    axes[2].axhline(0, color="k", lw=0.7, ls="--", label="zero error")
+    axes[2].set(
+        title="EDNN on larger cells",
+        xlabel="Tersoff E / atom [eV]",
+        ylabel="EDNN - Tersoff [meV/atom]",
+    )
+    axes[2].legend(fontsize=8)
+    blur = result["blur"]
+    for region, marker in [("rim", "o-"), ("centre", "s-")]:
+        label = "context rim blurred" if region == "rim" else "focus centre blurred"
+        axes[3].plot(
+            blur["area"][region], blur["mean_meV_per_atom"][region], marker, label=label
+        )
+    axes[3].axhline(
+        result["test"]["ednn"]["mean_meV_per_atom"],
+        color="k",
+        lw=0.7,
+        ls="--",
+        label="nothing blurred",
+    )
+    axes[3].set(
+        title="blur in every tile (paper's fig. 6)",
+        xlabel="blurred share of the tile",
+        ylabel="test error [meV/atom]",
+        yscale="log",
+    )
+    axes[3].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes[3].yaxis.set_minor_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes[3].legend(fontsize=8)
+    return fig
+
+
 def main():
     parser = make_parser(__doc__)
     parser.add_argument(
@@ -252,8 +320,17 @@ def main():
         action="store_true",
         help="score the saved EDNN with 16 tilings averaged, into the saved JSON",
     )
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="draw the figure again from the saved results, without running",
+    )
     args = parser.parse_args()
     quick = args.quick
+    if args.replot:
+        name = "atoms_paper_quick" if quick else "atoms_paper"
+        print(f"saved {save_figure(plot_result(load_json(name)), name)}")
+        return
     if args.render_only:
         update_render_timings(quick, args)
         return
@@ -437,6 +514,19 @@ def main():
         f"{total_minutes:.1f} min (data {data_seconds:.0f} s)"
     )
 
+    # Energies per atom (eV) behind the figure, so that it can be drawn again.
+    per_atom = n_atoms[n_train:]
+    points = {
+        "test_tersoff": (y_test / per_atom).tolist(),
+        **{
+            f"test_{name}": (model.predict(X_test) / per_atom).tolist()
+            for name, model in fitted.items()
+        },
+        "transfer": {
+            f"{size}x": {"tersoff": true.tolist(), "ednn": predicted.tolist()}
+            for size, (true, predicted) in transfer_points.items()
+        },
+    }
     result = {
         "quick": quick,
         "n_train": n_train,
@@ -456,55 +546,11 @@ def main():
         "total_minutes": total_minutes,
         "paper": PAPER,
         "target": TARGET,
+        "figure_points_eV_per_atom": points,
     }
     json_path = save_json(run_name, result, args)
 
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4), constrained_layout=True)
-    per_atom_true = y_test / n_atoms[n_train:]
-    for ax, key in zip(axes[:2], ["ednn", "baseline"]):
-        parity_panel(
-            ax,
-            per_atom_true,
-            fitted[key].predict(X_test) / n_atoms[n_train:],
-            kind="actual_vs_predicted",
-            quantity="E / atom",
-            unit="eV",
-            scale=1000,
-            title=key + ", 60 atoms: MAE {mae:.1f} meV/atom",
-        )
-    for size, (true, predicted) in transfer_points.items():
-        axes[2].plot(true, 1000 * (predicted - true), "o", ms=4, label=f"{size}x cell")
-    axes[2].plot(
-        per_atom_true,
-        1000 * (fitted["ednn"].predict(X_test) / n_atoms[n_train:] - per_atom_true),
-        ".",
-        ms=2,
-        alpha=0.4,
-        label="60 atoms",
-    )
-    axes[2].axhline(0, color="k", lw=0.7)
-    axes[2].set(
-        title="EDNN transfer",
-        xlabel="Tersoff E / atom [eV]",
-        ylabel="predicted - Tersoff [meV/atom]",
-    )
-    axes[2].legend()
-    for region, marker in [("rim", "o-"), ("centre", "s-")]:
-        axes[3].plot(
-            blur["area"][region],
-            blur["mean_meV_per_atom"][region],
-            marker,
-            label=f"{region} blurred",
-        )
-    axes[3].axhline(test["ednn"]["mean_meV_per_atom"], color="k", lw=0.7)
-    axes[3].set(
-        title="blur in every tile (fig. 6)",
-        xlabel="blurred share of the tile",
-        ylabel="test error [meV / atom]",
-        yscale="log",
-    )
-    axes[3].legend()
-    print(f"saved {json_path} and {save_figure(fig, run_name)}")
+    print(f"saved {json_path} and {save_figure(plot_result(result), run_name)}")
 
 
 if __name__ == "__main__":
