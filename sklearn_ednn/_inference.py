@@ -314,9 +314,11 @@ def score_grids(
     with ExitStack() as limits:
         if n_workers == 1:
             in_this_process = (None, os.getpid())
+            # The bar wraps the pairs, not the bands: zip stops on ``items``
+            # without resuming an inner bar, which would then end one short.
             results = (
                 _score_item(item, band, *common, in_this_process)
-                for item, band in zip(items, tqdm(bands, **bar))
+                for item, band in tqdm(zip(items, bands), **bar)
             )
         else:
             threads = max(1, cpu_count() // n_workers)
@@ -334,7 +336,8 @@ def score_grids(
             )
             results = tqdm(_in_order(jobs, items), **bar)
         if sink is not None and not reduce:
-            for (s0, s1, r0, r1), part in zip(items, results):
+            # Results first, so that the bar sees the last one finished.
+            for part, (s0, s1, r0, r1) in zip(results, items):
                 sink((slice(s0, s1), slice(r0, r1)), part)
             return None
         results = list(results)

@@ -1,6 +1,7 @@
 """Prediction in bounded batches and in parallel gives the same numbers."""
 
 import os
+import re
 import threading
 
 import numpy as np
@@ -109,14 +110,25 @@ def test_lazy_grids_are_checked_without_reading_them(model):
         model.predict(RecordingArray(np.zeros((1, 8, 8), dtype="U1")))
 
 
-def test_verbose_prediction_shows_progress(model, capsys):
+def _last_bar(err):
+    """The last state of the progress bar written to ``err``."""
+    return err.replace("\r", "\n").strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("streamed", [False, True], ids=["totals", "maps-to-out"])
+def test_verbose_prediction_shows_progress_to_the_end(model, capsys, n_jobs, streamed):
     X, _ = make_ising(1, size=32, random_state=9)
-    model.set_params(verbose=1, tile_batch_size=16)
+    model.set_params(verbose=1, tile_batch_size=16, n_jobs=n_jobs)
     try:
-        model.predict(X)
+        if streamed:
+            model.predict_contributions(X, out=np.empty((1, 16, 16)))
+        else:
+            model.predict(X)
     finally:
-        model.set_params(verbose=0, tile_batch_size=4096)
-    assert "scoring" in capsys.readouterr().err
+        model.set_params(verbose=0, tile_batch_size=4096, n_jobs=None)
+    # The bar counts every band, the last one included.
+    assert re.search(r"scoring: 100%.* (\d+)/\1 ", _last_bar(capsys.readouterr().err))
 
 
 def test_averaged_tilings_of_lazy_grids_are_read_band_by_band(model):
