@@ -33,10 +33,20 @@ def script_name():
     return Path(sys.argv[0]).stem
 
 
-def make_parser(doc):
-    """An argument parser described by a script's docstring, with ``--quick``."""
+def make_parser(doc, replot=False):
+    """An argument parser described by a script's docstring, with ``--quick``.
+
+    With ``replot``, also ``--replot``: draw the figure again from the saved
+    results, for scripts whose figure is drawn from their JSON alone.
+    """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small run in minutes")
+    if replot:
+        parser.add_argument(
+            "--replot",
+            action="store_true",
+            help="draw the figure again from the saved results, without running",
+        )
     return parser
 
 

@@ -196,15 +196,10 @@ def plot_result(result):
 
 
 def main():
-    parser = make_parser(__doc__)
+    parser = make_parser(__doc__, replot=True)
     parser.add_argument("--model", type=Path, default=None, help="fitted pipeline")
     parser.add_argument(
         "--name", default=None, help="name of the results (default: atoms_mc)"
-    )
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="draw the figure again from the saved results, without running",
     )
     args = parser.parse_args()
     quick = args.quick

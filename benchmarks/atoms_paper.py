@@ -309,7 +309,7 @@ def plot_result(result):
 
 
 def main():
-    parser = make_parser(__doc__)
+    parser = make_parser(__doc__, replot=True)
     parser.add_argument(
         "--render-only",
         action="store_true",
@@ -319,11 +319,6 @@ def main():
         "--averaged-only",
         action="store_true",
         help="score the saved EDNN with 16 tilings averaged, into the saved JSON",
-    )
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="draw the figure again from the saved results, without running",
     )
     args = parser.parse_args()
     quick = args.quick

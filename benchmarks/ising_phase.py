@@ -125,14 +125,9 @@ def plot_result(result):
 
 
 def main():
-    parser = make_parser(__doc__)
+    parser = make_parser(__doc__, replot=True)
     parser.add_argument("--model", help="joblib file of a fitted EDNNRegressor")
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="draw the figure again from the saved results, without running",
-    )
     args = parser.parse_args()
     if args.replot:
         name = "ising_phase_quick" if args.quick else "ising_phase"
