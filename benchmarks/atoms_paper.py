@@ -376,9 +376,10 @@ def main():
         tic = time.perf_counter()
         fitted[name] = model.fit(X_train, y_train)
         timings[f"{name}_train_minutes"] = (time.perf_counter() - tic) / 60
+    test_predictions = {name: model.predict(X_test) for name, model in fitted.items()}
     test = {
-        name: errors_mev(model.predict(X_test), y_test, n_atoms[n_train:], CELL_AREA)
-        for name, model in fitted.items()
+        name: errors_mev(predicted, y_test, n_atoms[n_train:], CELL_AREA)
+        for name, predicted in test_predictions.items()
     }
     ratio = test["ednn"]["mean_meV_per_A2"] / test["baseline"]["mean_meV_per_A2"]
 
@@ -514,8 +515,8 @@ def main():
     points = {
         "test_tersoff": (y_test / per_atom).tolist(),
         **{
-            f"test_{name}": (model.predict(X_test) / per_atom).tolist()
-            for name, model in fitted.items()
+            f"test_{name}": (predicted / per_atom).tolist()
+            for name, predicted in test_predictions.items()
         },
         "transfer": {
             f"{size}x": {"tersoff": true.tolist(), "ednn": predicted.tolist()}

@@ -314,11 +314,9 @@ def score_grids(
     with ExitStack() as limits:
         if n_workers == 1:
             in_this_process = (None, os.getpid())
-            # The bar wraps the pairs, not the bands: zip stops on ``items``
-            # without resuming an inner bar, which would then end one short.
-            results = (
+            scored = (
                 _score_item(item, band, *common, in_this_process)
-                for item, band in tqdm(zip(items, bands), **bar)
+                for item, band in zip(items, bands)
             )
         else:
             threads = max(1, cpu_count() // n_workers)
@@ -326,7 +324,7 @@ def score_grids(
             # Bands are made lazily as workers ask for them, so memory stays
             # bounded. A scorer may prefer threads (torch releases the GIL in
             # its kernels): no band, result or model is copied to a process.
-            jobs = Parallel(
+            scored = Parallel(
                 n_jobs=n_workers,
                 return_as="generator",
                 prefer=getattr(scorer, "parallel_prefer", None),
@@ -334,9 +332,12 @@ def score_grids(
                 delayed(_score_item)(item, band, *common, (threads, os.getpid()))
                 for item, band in zip(items, bands)
             )
-            results = tqdm(_in_order(jobs, items), **bar)
+            scored = _in_order(scored, items)
+        # One bar over the scored items, as they finish.
+        results = tqdm(scored, **bar)
         if sink is not None and not reduce:
-            # Results first, so that the bar sees the last one finished.
+            # Results first: zip stops on its first iterator, so the bar then
+            # sees the last item finished.
             for part, (s0, s1, r0, r1) in zip(results, items):
                 sink((slice(s0, s1), slice(r0, r1)), part)
             return None
