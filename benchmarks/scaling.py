@@ -4,15 +4,16 @@ One run, one table per part, JSON (``results/scaling/scaling.json``,
 ``scaling_quick`` with ``--quick``) and a log-log plot (``scaling.png``):
 
 (a) tile-network FLOP rate against a float32 matrix multiply measured in the
-    same run: the default Ising tile MLP (as a convolution over the lattice,
-    as ``predict`` runs it, and on copied tiles), the atoms recipe's
-    ``TileCNN`` (tiled) and a ``TileFCN`` scored fully convolutionally and the
-    same network tile by tile, with their FLOPs per pixel and their
-    agreement;
+    same run: the default Ising tile MLP (on the whole lattice, its first
+    layer a convolution, as ``predict`` runs it, and on tiles cut in numpy),
+    the atoms recipe's ``TileCNN`` (tiled) and a ``TileFCN`` scored fully
+    convolutionally and the same network tile by tile, with their FLOPs per
+    pixel and their agreement;
 (b) time per site of the Ising EDNN from 256^2 to 32768^2 lattices, the
     largest read from an int8 memory map in a separate process;
 (c) that process's peak resident memory;
-(d) ``n_jobs`` 1 and 2 against one thread and torch's own threads;
+(d) ``n_jobs`` 1 and 2 against one thread and torch's own threads, beside the
+    ceiling: a float64 matrix multiply on all threads against one;
 (e) a ``dask.distributed.LocalCluster`` of two workers against joblib, and
     its result against the serial one;
 (f) the headline: an EDNN with a fully convolutional tile network, trained on
@@ -223,9 +224,9 @@ def tiled_cnn(size, quick):
 def ising_rate(model, size, dtype):
     """FLOP rate of the Ising EDNN's tile MLP on one lattice, both ways.
 
-    ``predict`` runs the MLP as a convolution over the lattice (no tile is
-    copied); the same network is also run on copied tiles through the fitted
-    tiling, the way any other tile model is scored.
+    ``predict`` runs the MLP on the padded lattice in torch, block by block,
+    its first layer a convolution; the same network is also run on tiles cut
+    by the fitted tiling in numpy, the way any other tile model is scored.
     """
     model.set_params(inference_dtype=dtype, n_jobs=1)
     grid = np.random.default_rng(size).choice(
@@ -259,7 +260,7 @@ def ising_rate(model, size, dtype):
 
 
 def porous_model(quick):
-    """An EDNN with a TileFCN trained on porous cells; its held-out error."""
+    """The atoms recipe's TileFCN trained on porous cells; its held-out error."""
     n_train, n_test = (60, 20) if quick else (800, 200)
     cells = [make_porous_sheet(random_state=seed) for seed in range(n_train + n_test)]
     energies = np.array([tersoff_energy(cell) for cell in cells])
@@ -269,11 +270,6 @@ def porous_model(quick):
     model = make_pipeline(
         AtomImage(RESOLUTION, gamma=GAMMA, species=(6,)),
         make_atoms_ednn(network="fcn", f=8, c=8, max_epochs=3 if quick else 40),
-    )
-    # The network of the committed figures: 16 filters at full resolution.
-    model.set_params(
-        ednnregressor__estimator__module__filters=16,
-        ednnregressor__estimator__module__levels=0,
     )
     start = time.perf_counter()
     model.fit(cells[:n_train], energies[:n_train])
@@ -426,6 +422,11 @@ def main():
         one_thread = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
         torch.set_num_threads(threads)
     torch_threads = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
+    # The ceiling: a large float64 multiply on all threads against one.
+    with threadpool_limits(limits=1):
+        torch.set_num_threads(1)
+        gemm64_one = gemm_gflops(torch.float64)
+        torch.set_num_threads(threads)
     joblib_s = best_time(lambda: ising.set_params(n_jobs=2).predict(grid), 2)
     import dask.array as da
     from dask.distributed import Client, LocalCluster
@@ -452,13 +453,16 @@ def main():
         "dask_relative_difference": float(
             abs(distributed[0] - serial[0]) / abs(serial[0])
         ),
+        "gemm64_all_threads_vs_one": gemm64 / gemm64_one,
     }
     result["parallel"] = parallel
     print(
         f"L={size} float64: one thread {one_thread:.2f} s, torch's {threads} threads "
         f"{torch_threads:.2f} s, n_jobs=2 {joblib_s:.2f} s "
         f"({parallel['n_jobs_2_vs_one_thread']:.2f}x one thread), dask 2 workers "
-        f"{dask_s:.2f} s; dask vs serial {parallel['dask_relative_difference']:.1e}"
+        f"{dask_s:.2f} s; dask vs serial {parallel['dask_relative_difference']:.1e}; "
+        f"float64 GEMM {threads} threads vs one "
+        f"{parallel['gemm64_all_threads_vs_one']:.2f}x"
     )
 
     # (f) Porous sheets up to the paper's 35.2 M atoms.
