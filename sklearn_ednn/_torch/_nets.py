@@ -29,10 +29,11 @@ class TileMLP(nn.Module):
     CPU convolution is (im2col): the windows of the padded grid, strided
     views of it, are gathered into one row per tile in the order
     ``nn.Flatten`` reads a tile, and multiplied by the first layer's weights.
-    That gathered matrix is a 32nd of the first layer's output, and it comes
-    out one row per tile, the layout every later layer reads, so no
-    activation is ever transposed. The weights and the function are those of
-    the fully connected layers.
+    That matrix holds ``n_channels * prod(tile_shape)`` values per tile,
+    against the ``32 * prod(tile_shape)`` that the default first layer
+    writes, and it comes out one row per tile, the layout every later layer
+    reads, so no activation is ever transposed. The weights and the function
+    are those of the fully connected layers.
 
     Parameters
     ----------
@@ -128,7 +129,7 @@ class TileMLP(nn.Module):
         # (n, channels, T1..Td, w1..wd) -> (n, T1..Td, channels, w1..wd): one
         # row per tile, read in nn.Flatten's order. A convolution kernel would
         # write its output channel-first and the head would transpose it; on
-        # a CPU these rows run the first layer two to three times faster.
+        # a CPU the network runs 1.2x (float32) to 2x (float64) faster so.
         n, _, *tiles = windows.shape[: 2 + n_dims]
         order = (0, *range(2, 2 + n_dims), 1, *range(2 + n_dims, 2 + 2 * n_dims))
         rows = windows.permute(order).reshape(n * math.prod(tiles), -1)
