@@ -420,13 +420,10 @@ def main():
     with threadpool_limits(limits=1):
         torch.set_num_threads(1)
         one_thread = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
-        torch.set_num_threads(threads)
-    torch_threads = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
-    # The ceiling: a large float64 multiply on all threads against one.
-    with threadpool_limits(limits=1):
-        torch.set_num_threads(1)
+        # The ceiling: a large float64 multiply on all threads against one.
         gemm64_one = gemm_gflops(torch.float64)
         torch.set_num_threads(threads)
+    torch_threads = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
     joblib_s = best_time(lambda: ising.set_params(n_jobs=2).predict(grid), 2)
     import dask.array as da
     from dask.distributed import Client, LocalCluster

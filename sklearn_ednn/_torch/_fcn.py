@@ -168,4 +168,4 @@ class TileFCN(nn.Module):
             The map of the tiles' contributions.
         """
         features = self.features(x)  # (n, filters, T1, ..., Td)
-        return head_on_positions(self.head, features, self.n_outputs)
+        return head_on_positions(self.head, features)

@@ -133,11 +133,10 @@ class TileMLP(nn.Module):
         n, _, *tiles = windows.shape[: 2 + n_dims]
         order = (0, *range(2, 2 + n_dims), 1, *range(2 + n_dims, 2 + 2 * n_dims))
         rows = windows.permute(order).reshape(n * math.prod(tiles), -1)
-        out = self.layers[1:](rows).reshape(n, *tiles, self.n_outputs)
-        return torch.movedim(out, -1, 1)
+        return _rows_as_map(self.layers[1:](rows), n, tiles)
 
 
-def head_on_positions(head, features, n_outputs):
+def head_on_positions(head, features):
     """Apply ``head`` to the features of every output position of a map.
 
     Parameters
@@ -146,8 +145,6 @@ def head_on_positions(head, features, n_outputs):
         Layers acting on the last axis, ending in a ``torch.nn.Linear``.
     features : torch.Tensor of shape (n, width, T1, ..., Td)
         One feature vector per tile.
-    n_outputs : int
-        Outputs of ``head``.
 
     Returns
     -------
@@ -159,8 +156,12 @@ def head_on_positions(head, features, n_outputs):
     """
     n, width, *tiles = features.shape
     rows = torch.movedim(features, 1, -1).reshape(-1, width)
-    out = head(rows).reshape(n, *tiles, n_outputs)
-    return torch.movedim(out, -1, 1)
+    return _rows_as_map(head(rows), n, tiles)
+
+
+def _rows_as_map(values, n, tiles):
+    """One row of ``values`` per tile, (n * T, k), as the map (n, k, T1, ..., Td)."""
+    return torch.movedim(values.reshape(n, *tiles, -1), -1, 1)
 
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
