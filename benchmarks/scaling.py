@@ -4,7 +4,8 @@ One run, one table per part, JSON (``results/scaling/scaling.json``,
 ``scaling_quick`` with ``--quick``) and a log-log plot (``scaling.png``):
 
 (a) tile-network FLOP rate against a float32 matrix multiply measured in the
-    same run: the default Ising tile MLP (on the whole lattice, its first
+    same run, in float32 (the default ``inference_dtype``) and float64: the
+    default Ising tile MLP (on the whole lattice, its first
     layer a convolution, as ``predict`` runs it, and on tiles cut in numpy),
     the atoms recipe's ``TileCNN`` (tiled) and a ``TileFCN`` scored fully
     convolutionally and the same network tile by tile, with their FLOPs per
@@ -12,8 +13,9 @@ One run, one table per part, JSON (``results/scaling/scaling.json``,
 (b) time per site of the Ising EDNN from 256^2 to 32768^2 lattices, the
     largest read from an int8 memory map in a separate process;
 (c) that process's peak resident memory;
-(d) ``n_jobs`` 1 and 2 against one thread and torch's own threads, beside the
-    ceiling: a float64 matrix multiply on all threads against one;
+(d) ``n_jobs=2`` against ``n_jobs=1`` (one thread) and ``n_jobs=None``
+    (torch's own threads), in float32 and float64, beside the ceiling: a
+    matrix multiply on all threads against one;
 (e) a ``dask.distributed.LocalCluster`` of two workers against joblib, and
     its result against the serial one;
 (f) the headline: an EDNN with a fully convolutional tile network, trained on
@@ -22,7 +24,9 @@ One run, one table per part, JSON (``results/scaling/scaling.json``,
     rendered band by band and predicted end to end in a separate process;
     wall time, peak memory, atoms per core-second against the paper's 53, and
     the EDNN's total against Tersoff's total computed band by band;
-(g) the same on a CUDA GPU when one is available.
+(g) the 35.2 M-atom sheet of (f) on a CUDA GPU when one is available: the
+    model loaded onto it with ``load(..., device="cuda")``, its total against
+    the CPU's.
 
 Every measurement runs with glibc's allocator told to keep freed memory
 (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``; the script restarts
@@ -52,7 +56,7 @@ from _common import CACHE, make_parser, save_figure, save_json
 from threadpoolctl import threadpool_limits
 from torch.utils.flop_counter import FlopCounterMode
 
-from sklearn_ednn import EDNNRegressor, TileCNN, TileFCN, make_tile_net
+from sklearn_ednn import EDNNRegressor, TileCNN, TileFCN, load, make_tile_net, save
 from sklearn_ednn.atoms import AtomImage, make_atoms_ednn
 from sklearn_ednn.datasets import make_ising, make_porous_sheet, tersoff_energy
 
@@ -135,8 +139,8 @@ def child_ising(model_path, lattice_path, size):
     return {"seconds": seconds, "energy": float(energy[0]), **memory.gib()}
 
 
-def child_sheet(model_path, repeat, seed):
-    model = joblib.load(model_path)
+def child_sheet(model_path, repeat, seed, device="cpu"):
+    model = load(model_path, device=device)
     with PeakMemory() as memory:
         start = time.perf_counter()
         sheet = make_porous_sheet(repeat, random_state=seed)
@@ -144,6 +148,7 @@ def child_sheet(model_path, repeat, seed):
         energy = model.predict([sheet])
         seconds = time.perf_counter() - start
     return {
+        "device": device,
         "n_atoms": len(sheet.positions),
         "area_um2": float(np.prod(sheet.cell.diagonal()[:2]) / 1e8),
         "generate_s": generated - start,
@@ -412,19 +417,35 @@ def main():
         f"(anonymous {largest['peak_RssAnon_GiB']:.2f} GiB)"
     )
 
-    # (d), (e) Parallel on one machine and on a dask cluster, float64.
-    ising.set_params(inference_dtype="float64")
+    # (d) Threads on one machine, in both precisions; (e) a dask cluster, in
+    # float64, where its result must equal the serial one to 1e-9.
     size = 1024 if quick else 2048
     grid = np.random.default_rng(0).choice(np.array([-1, 1], np.int8), (1, size, size))
+    parallel = {"L": size}
+    for dtype in ("float32", "float64"):
+        ising.set_params(inference_dtype=dtype)
+        times = {
+            name: best_time(
+                lambda n=n_jobs: ising.set_params(n_jobs=n).predict(grid), 2
+            )
+            for name, n_jobs in (
+                ("one_thread", 1),
+                ("torch_threads", None),
+                ("n_jobs_2", 2),
+            )
+        }
+        with threadpool_limits(limits=1):
+            torch.set_num_threads(1)
+            gemm_one = gemm_gflops(getattr(torch, dtype))
+            torch.set_num_threads(threads)
+        parallel[dtype] = {
+            **{f"{name}_s": seconds for name, seconds in times.items()},
+            "n_jobs_2_vs_one_thread": times["one_thread"] / times["n_jobs_2"],
+            "n_jobs_2_vs_torch_threads": times["torch_threads"] / times["n_jobs_2"],
+            "gemm_all_threads_vs_one": result["gemm_gflops"][dtype] / gemm_one,
+        }
+    ising.set_params(inference_dtype="float64")
     serial = ising.set_params(n_jobs=1).predict(grid)
-    with threadpool_limits(limits=1):
-        torch.set_num_threads(1)
-        one_thread = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
-        # The ceiling: a large float64 multiply on all threads against one.
-        gemm64_one = gemm_gflops(torch.float64)
-        torch.set_num_threads(threads)
-    torch_threads = best_time(lambda: ising.set_params(n_jobs=1).predict(grid), 2)
-    joblib_s = best_time(lambda: ising.set_params(n_jobs=2).predict(grid), 2)
     import dask.array as da
     from dask.distributed import Client, LocalCluster
 
@@ -438,35 +459,35 @@ def main():
         ising.set_params(n_jobs=1)
         distributed = ising.predict(lazy).compute()
         dask_s = best_time(lambda: ising.predict(lazy).compute(), 2)
-    parallel = {
-        "L": size,
-        "one_thread_s": one_thread,
-        "torch_threads_s": torch_threads,
-        "n_jobs_2_s": joblib_s,
+    ising.set_params(inference_dtype="float32")
+    parallel["dask"] = {
+        "dtype": "float64",
         "dask_2_workers_s": dask_s,
-        "n_jobs_2_vs_one_thread": one_thread / joblib_s,
-        "n_jobs_2_vs_torch_threads": torch_threads / joblib_s,
-        "dask_vs_joblib": joblib_s / dask_s,
+        "dask_vs_n_jobs_2": parallel["float64"]["n_jobs_2_s"] / dask_s,
         "dask_relative_difference": float(
             abs(distributed[0] - serial[0]) / abs(serial[0])
         ),
-        "gemm64_all_threads_vs_one": gemm64 / gemm64_one,
     }
     result["parallel"] = parallel
+    for dtype in ("float32", "float64"):
+        row = parallel[dtype]
+        print(
+            f"L={size} {dtype}: n_jobs=1 (one thread) {row['one_thread_s']:.2f} s, "
+            f"n_jobs=None (torch's {threads} threads) {row['torch_threads_s']:.2f} s, "
+            f"n_jobs=2 {row['n_jobs_2_s']:.2f} s: {row['n_jobs_2_vs_one_thread']:.2f}x "
+            f"one thread, {row['n_jobs_2_vs_torch_threads']:.2f}x torch's threads; "
+            f"GEMM {threads} threads vs one {row['gemm_all_threads_vs_one']:.2f}x"
+        )
     print(
-        f"L={size} float64: one thread {one_thread:.2f} s, torch's {threads} threads "
-        f"{torch_threads:.2f} s, n_jobs=2 {joblib_s:.2f} s "
-        f"({parallel['n_jobs_2_vs_one_thread']:.2f}x one thread), dask 2 workers "
-        f"{dask_s:.2f} s; dask vs serial {parallel['dask_relative_difference']:.1e}; "
-        f"float64 GEMM {threads} threads vs one "
-        f"{parallel['gemm64_all_threads_vs_one']:.2f}x"
+        f"dask 2 workers, float64: {dask_s:.2f} s "
+        f"({parallel['dask']['dask_vs_n_jobs_2']:.2f}x n_jobs=2), result vs serial "
+        f"{parallel['dask']['dask_relative_difference']:.1e} relative"
     )
 
     # (f) Porous sheets up to the paper's 35.2 M atoms.
     model, training = porous_model(quick)
     model.set_params(atomimage__lazy=True, ednnregressor__inference_dtype="float32")
-    sheet_path = CACHE / "scaling_porous.joblib"
-    joblib.dump(model, sheet_path)
+    sheet_path = save(model, CACHE / "scaling_porous.ednn")
     repeats = (
         [(40, 24), (400, 232)]
         if quick
@@ -503,10 +524,23 @@ def main():
         f"{training['held_out_mean_meV_per_atom']:.2f} meV/atom; the paper: "
         f"{result['paper_atoms_per_core_second']:.0f} atoms/core-s"
     )
-    # (g) A GPU, when there is one.
-    result["gpu"] = (
-        None if not torch.cuda.is_available() else "not run: see device_check.py"
-    )
+    # (g) The paper's sheet on a GPU, when there is one.
+    result["gpu"] = None
+    if torch.cuda.is_available():
+        gpu = run_child("sheet", str(sheet_path), list(PAPER_SHEET), 0, "cuda")
+        cpu = sheets[-1]
+        gpu.update(
+            name=torch.cuda.get_device_name(),
+            vs_cpu_relative_difference=abs(gpu["energy"] - cpu["energy"])
+            / abs(cpu["energy"]),
+            speedup_vs_cpu=cpu["seconds"] / gpu["seconds"],
+        )
+        result["gpu"] = gpu
+        print(
+            f"GPU ({gpu['name']}): sheet of {gpu['n_atoms']:,} atoms in "
+            f"{gpu['seconds']:.1f} s ({gpu['speedup_vs_cpu']:.1f}x the CPU), total "
+            f"{gpu['vs_cpu_relative_difference']:.1e} relative from the CPU's"
+        )
 
     name = "scaling_quick" if quick else "scaling"
     plot(result, name)

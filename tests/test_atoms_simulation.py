@@ -37,7 +37,9 @@ def model():
     net = make_tile_net(TileCNN, module__width=0.125, max_epochs=2)
     return make_pipeline(
         AtomImage(resolution, species=(5, 7)),
-        EDNNRegressor(net, f=8, c=4, channels=True, random_state=0),
+        EDNNRegressor(
+            net, f=8, c=4, channels=True, random_state=0, inference_dtype="float64"
+        ),
     ).fit(cells, energies)
 
 

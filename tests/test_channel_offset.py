@@ -130,7 +130,13 @@ def atoms_model():
     resolution = tuple(cells[0].cell.lengths()[:2] / 32)
     net = make_tile_net(TileCNN, module__width=0.125, max_epochs=1)
     ednn = EDNNRegressor(
-        net, f=8, c=4, channels=True, offset="channel_totals", random_state=0
+        net,
+        f=8,
+        c=4,
+        channels=True,
+        offset="channel_totals",
+        random_state=0,
+        inference_dtype="float64",
     )
     return make_pipeline(AtomImage(resolution, species=(5, 6, 7)), ednn).fit(
         cells, energies

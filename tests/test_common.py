@@ -26,6 +26,7 @@ class TanhTileNet(nn.Module):
 @parametrize_with_checks(
     [
         EDNNRegressor(),
+        EDNNRegressor(inference_dtype="float64"),
         EDNNRegressor(TanhTileNet, f=1, c=2),
         EDNNRegressor(Ridge()),
         EDNNRegressor(DecisionTreeRegressor()),

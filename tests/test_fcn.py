@@ -142,6 +142,29 @@ def test_the_mlp_as_a_convolution_is_the_fully_connected_network():
     np.testing.assert_allclose(maps, expected, rtol=1e-12, atol=1e-12)
 
 
+def test_the_mlps_relus_work_in_place_with_the_same_values_and_gradients():
+    torch.manual_seed(0)
+    net = TileMLP(tile_shape=(3, 3), focus=(1, 1)).double()
+    relus = [layer for layer in net.layers if isinstance(layer, torch.nn.ReLU)]
+    assert len(relus) == 3 and all(relu.inplace for relu in relus)
+    grids = torch.randn(2, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    maps = net(grids)
+    (grad_in_place,) = torch.autograd.grad(maps.square().sum(), grids)
+    # The same layers, each ReLU writing a new tensor.
+    rows = grids.unfold(2, 3, 1).unfold(3, 3, 1).reshape(2, 1, 16, 9)
+    values = rows.permute(0, 2, 1, 3).reshape(32, 9)
+    linears = [layer for layer in net.layers if isinstance(layer, torch.nn.Linear)]
+    for layer in linears[:-1]:
+        values = torch.nn.functional.relu(layer(values))
+    expected = linears[-1](values).reshape(2, 4, 4, 1).permute(0, 3, 1, 2)
+    (grad_expected,) = torch.autograd.grad(expected.square().sum(), grids)
+    torch.testing.assert_close(maps, expected, rtol=1e-14, atol=1e-14)
+    torch.testing.assert_close(grad_in_place, grad_expected, rtol=1e-14, atol=1e-14)
+    # Another activation is used as it is.
+    tanh = TileMLP(tile_shape=(3, 3), activation=torch.nn.Tanh)
+    assert sum(isinstance(layer, torch.nn.Tanh) for layer in tanh.layers) == 3
+
+
 def test_the_default_ising_network_cuts_no_tiles():
     X, y = make_ising(40, size=8, random_state=0)
     model = EDNNRegressor(make_tile_net(max_epochs=1), random_state=0).fit(X, y)
@@ -154,7 +177,8 @@ def test_the_default_ising_network_cuts_no_tiles():
 def ising_fcn():
     X, y = make_ising(300, size=8, random_state=0)
     net = make_tile_net(TileFCN, max_epochs=4, lr=3e-3)
-    return EDNNRegressor(net, f=2, c=1, random_state=0).fit(X, y), X, y
+    model = EDNNRegressor(net, f=2, c=1, random_state=0, inference_dtype="float64")
+    return model.fit(X, y), X, y
 
 
 def test_the_estimator_trains_and_predicts_without_tiles(ising_fcn):
@@ -185,7 +209,13 @@ def test_atoms_fcn_drives_the_calculator_and_local_moves():
     model = make_pipeline(
         AtomImage(resolution, species=(5, 7), dtype="float64"),
         EDNNRegressor(
-            net, f=8, c=4, channels=True, offset="channel_totals", random_state=0
+            net,
+            f=8,
+            c=4,
+            channels=True,
+            offset="channel_totals",
+            random_state=0,
+            inference_dtype="float64",
         ),
     ).fit(cells, energies)
     sheet = cells[0].copy()

@@ -48,7 +48,12 @@ def fitted():
     X = rng.normal(size=(30, 8, 8))
     y = (X * np.roll(X, 1, axis=2)).sum(axis=(1, 2))
     torch_model = EDNNRegressor(
-        make_tile_net(max_epochs=2), f=2, c=1, average_shifts=2, random_state=0
+        make_tile_net(max_epochs=2),
+        f=2,
+        c=1,
+        average_shifts=2,
+        random_state=0,
+        inference_dtype="float64",
     ).fit(X, y)
     linear_model = EDNNRegressor(Ridge(), f=2, c=1).fit(X, y)
     return torch_model, linear_model, X

@@ -74,7 +74,9 @@ def test_torch_linear_and_numpy_paths_are_one_function():
         max_epochs=1,
         callbacks=[("lr_scheduler", None), ("refit_output", None)],
     )
-    torch_model = EDNNRegressor(net, f=2, c=1, random_state=0).fit(X, y)
+    torch_model = EDNNRegressor(
+        net, f=2, c=1, random_state=0, inference_dtype="float64"
+    ).fit(X, y)
     # In float64, so that the coefficients are not rounded to float32.
     layer = torch_model.estimator_.module_.double().tile_module.linear
     scale, offset = torch_model.tile_scale_[0], torch_model.tile_offset_[0]

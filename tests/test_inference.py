@@ -17,9 +17,9 @@ from sklearn_ednn.datasets import make_ising
 @pytest.fixture(scope="module")
 def model(ising_small):
     X, y = ising_small
-    return EDNNRegressor(make_tile_net(max_epochs=3), f=2, c=1, random_state=0).fit(
-        X, y
-    )
+    return EDNNRegressor(
+        make_tile_net(max_epochs=3), f=2, c=1, random_state=0, inference_dtype="float64"
+    ).fit(X, y)
 
 
 @pytest.mark.parametrize("tile_batch_size", [1, 7, 100, 10_000])
@@ -221,3 +221,43 @@ def test_workers_are_threads_or_processes_as_the_scorer_prefers(prefer):
     # thread pool is as it was.
     assert set(scores[:, 3]) == {max(1, cpu_count() // 2)}
     assert torch.get_num_threads() == before
+
+
+class _ThreadPoolScorer(_RecordingScorer):
+    """A scorer with its own thread pool, as a torch tile network has."""
+
+    intra_op_threads = True
+
+
+def _where_scored(n_jobs):
+    X = np.random.default_rng(0).normal(size=(1, 64, 8, 1))
+    scores = score_grids(
+        X,
+        (1, 1),
+        (0, 0),
+        "wrap",
+        _ThreadPoolScorer(),
+        max_tiles=16,
+        n_jobs=n_jobs,
+        reduce=False,
+    ).reshape(-1, 4)
+    np.testing.assert_allclose(scores[:, 0], X.reshape(-1))
+    return set(scores[:, 1]), set(scores[:, 2]), set(scores[:, 3])
+
+
+@pytest.mark.parametrize("n_jobs", [None, 1, 2, -1, 64])
+def test_a_scorer_with_its_own_thread_pool_gets_n_jobs_threads(n_jobs):
+    import torch
+    from joblib import parallel_config
+
+    before = torch.get_num_threads()
+    pids, threads, pool = _where_scored(n_jobs)
+    # Every band is scored in the caller's thread, on the scorer's own pool
+    # of n_jobs threads (capped at the cores), or as it was with None.
+    assert pids == {os.getpid()} and threads == {threading.get_ident()}
+    expected = {None: before, 1: 1, 2: min(2, cpu_count())}.get(n_jobs, cpu_count())
+    assert pool == {expected}
+    assert torch.get_num_threads() == before
+    # A joblib context's n_jobs counts when the estimator's is None.
+    with parallel_config(backend="threading", n_jobs=1):
+        assert _where_scored(None)[2] == {1}

@@ -72,6 +72,7 @@ def fitted_cases(draw):
         channels=channels,
         random_state=seed,
         n_rounds=2,
+        inference_dtype="float64",
     ).fit(X, y)
     # Grids of another size at predict time.
     big = tuple(fi * draw(st.integers(1, 3)) for fi in f)
@@ -129,7 +130,14 @@ def test_batching_and_banding_do_not_change_predictions(case, tile_batch_size):
 @pytest.mark.parametrize("kind", sorted(TILE_MODELS))
 def test_jobs_do_not_change_predictions(kind):
     X, y = make_ising(40, size=4, random_state=0)
-    model = EDNNRegressor(TILE_MODELS[kind](), f=2, c=1, random_state=0, n_rounds=2)
+    model = EDNNRegressor(
+        TILE_MODELS[kind](),
+        f=2,
+        c=1,
+        random_state=0,
+        n_rounds=2,
+        inference_dtype="float64",
+    )
     model.fit(X.astype(float), y)
     X_big, _ = make_ising(3, size=16, random_state=1)
     expected = model.predict(X_big)
@@ -147,7 +155,12 @@ def ising_models(request):
     models = {}
     for f, shifts in TILINGS:
         model = EDNNRegressor(
-            TILE_MODELS[request.param](), f=f, c=1, random_state=0, n_rounds=2
+            TILE_MODELS[request.param](),
+            f=f,
+            c=1,
+            random_state=0,
+            n_rounds=2,
+            inference_dtype="float64",
         )
         models[f, shifts] = model.fit(X, y).set_params(average_shifts=shifts)
     return models
@@ -203,7 +216,9 @@ def atoms_model():
     resolution = tuple(cells[0].cell.lengths()[:2] / PIXELS)
     net = make_tile_net(TileCNN, module__width=0.125, max_epochs=1)
     image = AtomImage(resolution, species=(5, 7), dtype="float64")
-    ednn = EDNNRegressor(net, f=8, c=4, channels=True, random_state=0)
+    ednn = EDNNRegressor(
+        net, f=8, c=4, channels=True, random_state=0, inference_dtype="float64"
+    )
     return make_pipeline(image, ednn).fit(cells, energies)
 
 

@@ -33,7 +33,13 @@ def exact_ednn():
 )
 def test_local_reevaluation_equals_full_reevaluation(f, c, size):
     X, y = make_ising(60, size=size, random_state=1)
-    model = EDNNRegressor(make_tile_net(max_epochs=1), f=f, c=c, random_state=0)
+    model = EDNNRegressor(
+        make_tile_net(max_epochs=1),
+        f=f,
+        c=c,
+        random_state=0,
+        inference_dtype="float64",
+    )
     model.fit(X, y)
     energy = EDNNEnergy(model)
     spins = np.random.RandomState(2).choice(np.array([-1, 1], np.int8), (3, size, size))
@@ -131,7 +137,8 @@ def test_ednn_energy_rejects_unsuitable_models():
 
 def test_memoised_tile_scores_give_the_same_chain():
     X, y = make_ising(100, size=8, random_state=0)
-    model = EDNNRegressor(make_tile_net(max_epochs=1), random_state=0).fit(X, y)
+    net = make_tile_net(max_epochs=1)
+    model = EDNNRegressor(net, random_state=0, inference_dtype="float64").fit(X, y)
     runs = {}
     for memoize in (False, True):
         energy = EDNNEnergy(model, memoize=memoize)

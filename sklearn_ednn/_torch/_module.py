@@ -314,12 +314,16 @@ class TorchTileScorer:
 
     Attributes
     ----------
+    intra_op_threads : bool
+        True: every call runs on torch's own thread pool, so on this machine
+        ``n_jobs`` sets that pool's size instead of starting joblib workers.
     parallel_prefer : str
-        ``"threads"``: torch releases the GIL in its kernels, so joblib
-        workers are threads sharing one copy of the module, and no band,
-        result or module is copied to another process.
+        ``"threads"``: under a joblib backend that runs elsewhere (dask), the
+        items still go to joblib workers; torch releases the GIL in its
+        kernels, so where those are threads they share one copy of the module.
     """
 
+    intra_op_threads = True
     parallel_prefer = "threads"
 
     def __init__(self, module, dtype):

@@ -4,7 +4,9 @@ An EDNN predicts grids of any size that is a multiple of its focus: that is its
 purpose. The scikit-learn checks listed here assume the opposite (a fixed number
 of features, enforced at predict time), so they are expected to fail, and so is
 the exact equivalence of sample weights and repeated samples for a network
-trained in random mini-batches and for boosted trees. Everything else in
+trained in random mini-batches and for boosted trees, and, for a torch tile
+network predicting in float32 (the default ``inference_dtype``), the invariance of
+a prediction to the other grids scored beside it to 1e-7. Everything else in
 :func:`sklearn.utils.estimator_checks.parametrize_with_checks` passes.
 """
 
@@ -12,6 +14,7 @@ from .._estimator import _resolve_solver
 
 __all__ = [
     "EXPECTED_FAILED_CHECKS",
+    "EXPECTED_FAILED_FLOAT32_CHECKS",
     "EXPECTED_FAILED_SOLVER_CHECKS",
     "EXPECTED_FAILED_TRANSFORMER_CHECKS",
     "expected_failed_checks",
@@ -47,6 +50,16 @@ EXPECTED_FAILED_SOLVER_CHECKS = {
     },
 }
 
+#: Further expected failures of a torch tile network predicting in float32.
+EXPECTED_FAILED_FLOAT32_CHECKS = {
+    "check_methods_subset_invariance": (
+        "In float32 a grid's prediction can change by about 1e-7 of its size "
+        "with the other grids scored in the same batch (the matrix products "
+        "add in another order), and the check asks for 1e-7. "
+        "inference_dtype='float64' passes it."
+    ),
+}
+
 #: Further expected failures of transformers such as TileTransformer.
 EXPECTED_FAILED_TRANSFORMER_CHECKS = {
     "check_transformer_general": (
@@ -67,7 +80,8 @@ def expected_failed_checks(estimator):
     ----------
     estimator : EDNNRegressor or TileTransformer
         The estimator under test; an EDNN has the further expected failures
-        of its solver in ``EXPECTED_FAILED_SOLVER_CHECKS``.
+        of its solver in ``EXPECTED_FAILED_SOLVER_CHECKS``, and a torch one
+        predicting in float32 those in ``EXPECTED_FAILED_FLOAT32_CHECKS``.
 
     Returns
     -------
@@ -83,8 +97,13 @@ def expected_failed_checks(estimator):
     ['check_n_features_in_after_fitting']
     >>> for name in sorted(expected_failed_checks(EDNNRegressor())):
     ...     print(name)
+    check_methods_subset_invariance
     check_n_features_in_after_fitting
     check_sample_weight_equivalence_on_dense_data
+    >>> "check_methods_subset_invariance" in expected_failed_checks(
+    ...     EDNNRegressor(inference_dtype="float64")
+    ... )
+    False
     """
     expected = dict(EXPECTED_FAILED_CHECKS)
     if hasattr(estimator, "transform"):
@@ -92,4 +111,6 @@ def expected_failed_checks(estimator):
     else:
         solver = _resolve_solver(estimator.estimator, estimator.solver)
         expected.update(EXPECTED_FAILED_SOLVER_CHECKS.get(solver, {}))
+        if solver == "torch" and estimator.inference_dtype == "float32":
+            expected.update(EXPECTED_FAILED_FLOAT32_CHECKS)
     return expected
