@@ -233,7 +233,7 @@ def ising_rate(model, size, dtype):
     its first layer a convolution; the same network is also run on tiles cut
     by the fitted tiling in numpy, the way any other tile model is scored.
     """
-    model.set_params(inference_dtype=dtype, n_jobs=1)
+    model.set_params(inference_dtype=dtype, n_jobs=None)
     grid = np.random.default_rng(size).choice(
         np.array([-1, 1], np.int8), (1, size, size)
     )
@@ -375,7 +375,7 @@ def main():
             )
 
     # (b), (c) Time per site up to 32768^2, the largest from a memory map.
-    ising.set_params(inference_dtype="float32", n_jobs=1)
+    ising.set_params(inference_dtype="float32", n_jobs=None)
     sizes = (256, 1024, 4096) if quick else (256, 1024, 4096, 16384, 32768)
     CACHE.mkdir(exist_ok=True)
     model_path = CACHE / "scaling_ising.joblib"
@@ -445,7 +445,7 @@ def main():
             "gemm_all_threads_vs_one": result["gemm_gflops"][dtype] / gemm_one,
         }
     ising.set_params(inference_dtype="float64")
-    serial = ising.set_params(n_jobs=1).predict(grid)
+    serial = ising.set_params(n_jobs=None).predict(grid)
     import dask.array as da
     from dask.distributed import Client, LocalCluster
 
@@ -456,7 +456,7 @@ def main():
         Client(cluster),
     ):
         lazy = da.from_array(grid, chunks=(1, size // 4, size))
-        ising.set_params(n_jobs=1)
+        ising.set_params(n_jobs=None)
         distributed = ising.predict(lazy).compute()
         dask_s = best_time(lambda: ising.predict(lazy).compute(), 2)
     ising.set_params(inference_dtype="float32")
