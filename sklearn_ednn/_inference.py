@@ -11,6 +11,7 @@ its own pool for each item), and each is scored in batches of at most
 """
 
 import math
+import mmap
 import os
 import sys
 from contextlib import ExitStack, contextmanager
@@ -69,8 +70,14 @@ def plan_items(n_samples, tiles_per_axis, max_tiles):
 
 
 def _padded_bands(X, items, focus, context, padding, shift):
-    """Yield each item's padded band: only the grid rows (and halo) it needs."""
+    """Yield each item's padded band: only the grid rows (and halo) it needs.
+
+    The pages of a memory-mapped ``X`` that a band was read from are dropped
+    from this process once the next band is asked for (see
+    :func:`_shared_file_mapping`).
+    """
     f0 = focus[0]
+    mapping = _shared_file_mapping(X)
     for s0, s1, r0, r1 in items:
         yield pad_grid(
             X,
@@ -81,6 +88,28 @@ def _padded_bands(X, items, focus, context, padding, shift):
             samples=slice(s0, s1),
             shift=shift,
         )
+        if mapping is not None:
+            mapping.madvise(mmap.MADV_DONTNEED)
+
+
+def _shared_file_mapping(X):
+    """The shared file mapping under a memory-mapped ``X``, or None.
+
+    Every page of a memory map that a band reads stays in the process's
+    resident memory until it is unmapped, so a grid read from a file would
+    end up resident whole. Dropping the mapping's pages after each band
+    (``madvise(MADV_DONTNEED)``) keeps them in the system's page cache, from
+    which a later read maps them again, and keeps the resident memory of a
+    prediction to its bands. Only shared mappings qualify: the written pages
+    of a copy-on-write map (``mode="c"``) exist nowhere else.
+    """
+    while isinstance(X, np.ndarray):
+        if isinstance(X, np.memmap) and X.mode == "c":
+            return None
+        X = X.base
+    if isinstance(X, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        return X
+    return None
 
 
 def _score_band(band, focus, context, scorer, max_tiles, reduce):

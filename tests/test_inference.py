@@ -69,6 +69,44 @@ def test_memory_mapped_input_is_read_in_bands(model, tmp_path):
     model.set_params(tile_batch_size=4096)
 
 
+def _resident_file_bytes():
+    """This process's resident pages mapped from files (Linux's RssFile)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssFile:"):
+                return int(line.split()[1]) * 1024
+    raise LookupError("no RssFile in /proc/self/status")
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/status"), reason="reads Linux's /proc"
+)
+@pytest.mark.parametrize("mode", ["r", "c"])
+def test_a_memory_map_read_band_by_band_does_not_stay_resident(tmp_path, mode):
+    from sklearn import config_context
+    from sklearn.linear_model import Ridge
+
+    X, y = make_ising(20, size=8, random_state=0)
+    model = EDNNRegressor(Ridge(), f=2, c=1).fit(X, y)
+    path = tmp_path / "lattice.npy"
+    size = 2048  # 32 MiB of float64
+    lattice = np.lib.format.open_memmap(path, "w+", np.float64, (1, size, size))
+    lattice[:] = 1.0
+    del lattice
+    mapped = np.load(path, mmap_mode=mode)
+    before = _resident_file_bytes()
+    with config_context(working_memory=1):
+        energy = model.predict(mapped)
+    grown = _resident_file_bytes() - before
+    np.testing.assert_allclose(energy, model.predict(np.ones((1, 4, 4))) * 2**18)
+    if mode == "r":
+        # The bands' pages were let go as the prediction went on.
+        assert grown < 4 * 2**20
+    else:
+        # A copy-on-write map keeps its pages: they may hold writes.
+        assert grown > 24 * 2**20
+
+
 def test_h5py_datasets_are_read_band_by_band(model, tmp_path):
     h5py = pytest.importorskip("h5py")
     X, _ = make_ising(1, size=64, random_state=7)

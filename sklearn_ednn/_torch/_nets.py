@@ -6,6 +6,7 @@ constructor may accept ``tile_shape``, ``n_channels`` and ``n_outputs``: the EDN
 estimator fills those in from the data, as skorch's ``InputShapeSetter`` does.
 """
 
+import itertools
 import math
 
 import torch
@@ -133,7 +134,9 @@ class TileMLP(nn.Module):
         n, _, *tiles = windows.shape[: 2 + n_dims]
         order = (0, *range(2, 2 + n_dims), 1, *range(2 + n_dims, 2 + 2 * n_dims))
         rows = windows.permute(order).reshape(n * math.prod(tiles), -1)
-        return _rows_as_map(self.layers[1:](rows), n, tiles)
+        for layer in itertools.islice(self.layers, 1, None):  # after Flatten
+            rows = layer(rows)
+        return _rows_as_map(rows, n, tiles)
 
 
 def _hidden_activation(activation):
