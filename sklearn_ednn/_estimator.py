@@ -136,7 +136,7 @@ or regressor, default=None
     inference_dtype : {"float32", "float64"}, default="float32"
         Precision of a torch tile model at predict time. float32 is the
         precision it is trained in and runs at the speed of float32 matrix
-        products (2-3x float64 on a CPU for the default network, about 5x
+        products (about 2x float64 on a CPU for the default network, 7x
         for a :class:`TileFCN`); a tile's contribution may then change in
         its 7th digit with the batch it is scored in, so predictions under
         different ``n_jobs``, ``tile_batch_size`` or band shapes agree to

@@ -253,8 +253,9 @@ def _workers_and_threads(scorer, n_jobs):
     A scorer with ``intra_op_threads`` (a torch tile network in this process)
     runs every batch on torch's thread pool, which splits each matrix product
     and convolution over the cores and keeps one copy of the activations; on
-    2 cores, torch's two threads score the Ising MLP 1.8-2.0x faster than
-    one, and two workers of one thread each only 1.3-1.9x. For such a scorer
+    2 cores, torch's two threads score the Ising MLP about 1.9x faster than
+    one, and two workers of one thread each, over separate bands, are slower
+    (they stream twice the activations through the shared caches). For such a scorer
     on this machine, ``n_jobs`` sets the pool's size (capped at the cores)
     and the items are scored one after another; ``n_jobs=None`` outside a
     joblib context leaves the pool as it is (torch's default: every core).
