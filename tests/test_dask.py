@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _scorers import ThreadPoolScorer, where_scored
 from joblib import parallel_config
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
@@ -28,24 +29,9 @@ def test_predict_on_local_dask_cluster(ising_small):
     np.testing.assert_allclose(on_cluster, serial, rtol=1e-12)
 
 
-class _ThreadPoolScorer:
-    """Sums each tile and records its thread, as a torch scorer with a pool."""
-
-    intra_op_threads = True
-
-    def __call__(self, tiles):
-        import threading
-
-        values = tiles.reshape(len(tiles), -1).sum(axis=1, keepdims=True)
-        return np.hstack([values, np.full_like(values, threading.get_ident())])
-
-
 def test_a_scorer_with_its_own_threads_goes_to_the_cluster_under_dask():
     import threading
 
-    from sklearn_ednn._inference import score_grids
-
-    X = np.random.default_rng(0).normal(size=(1, 64, 8, 1))
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
@@ -53,19 +39,9 @@ def test_a_scorer_with_its_own_threads_goes_to_the_cluster_under_dask():
         distributed.Client(cluster),
         parallel_config(backend="dask"),
     ):
-        scores = score_grids(
-            X,
-            (1, 1),
-            (0, 0),
-            "wrap",
-            _ThreadPoolScorer(),
-            max_tiles=16,
-            n_jobs=-1,
-            reduce=False,
-        ).reshape(-1, 2)
-    np.testing.assert_allclose(scores[:, 0], X.reshape(-1))
+        _, threads, _ = where_scored(ThreadPoolScorer(), n_jobs=-1)
     # The bands ran on the cluster's worker threads, not in the caller's.
-    assert threading.get_ident() not in set(scores[:, 1])
+    assert threading.get_ident() not in threads
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 from _lazy import RecordingArray
+from _scorers import RecordingScorer, ThreadPoolScorer, where_scored
 from joblib import cpu_count
 
 from sklearn_ednn import EDNNRegressor, make_tile_net
-from sklearn_ednn._inference import score_grids
 from sklearn_ednn.datasets import make_ising
 
 
@@ -218,69 +218,20 @@ def test_out_of_the_wrong_shape_is_refused(model):
         model.predict_contributions(X, out=np.empty((2, 8, 8, 1)))
 
 
-class _RecordingScorer:
-    """Sums each tile, recording where and under which thread limit it ran."""
-
-    def __init__(self, parallel_prefer=None):
-        if parallel_prefer is not None:
-            self.parallel_prefer = parallel_prefer
-
-    def __call__(self, tiles):
-        import torch
-
-        where = (os.getpid(), threading.get_ident(), torch.get_num_threads())
-        values = tiles.reshape(len(tiles), -1).sum(axis=1, keepdims=True)
-        return np.concatenate([values, np.tile(where, (len(tiles), 1))], axis=1)
-
-
 @pytest.mark.parametrize("prefer", ["threads", None])
 def test_workers_are_threads_or_processes_as_the_scorer_prefers(prefer):
     import torch
 
-    X = np.random.default_rng(0).normal(size=(1, 64, 8, 1))
     before = torch.get_num_threads()
-    scores = score_grids(
-        X,
-        (1, 1),
-        (0, 0),
-        "wrap",
-        _RecordingScorer(prefer),
-        max_tiles=16,
-        n_jobs=2,
-        reduce=False,
-    ).reshape(-1, 4)
-    np.testing.assert_allclose(scores[:, 0], X.reshape(-1))
-    pids, threads = set(scores[:, 1]), set(scores[:, 2])
+    pids, threads, pool = where_scored(RecordingScorer(prefer), n_jobs=2)
     # Threads share the caller's process; processes are others.
     assert (pids == {os.getpid()}) == (prefer == "threads")
     if prefer == "threads":
         assert threading.get_ident() not in threads  # pool threads
     # Every worker ran with its share of the cores, and the caller's torch
     # thread pool is as it was.
-    assert set(scores[:, 3]) == {max(1, cpu_count() // 2)}
+    assert pool == {max(1, cpu_count() // 2)}
     assert torch.get_num_threads() == before
-
-
-class _ThreadPoolScorer(_RecordingScorer):
-    """A scorer with its own thread pool, as a torch tile network has."""
-
-    intra_op_threads = True
-
-
-def _where_scored(n_jobs):
-    X = np.random.default_rng(0).normal(size=(1, 64, 8, 1))
-    scores = score_grids(
-        X,
-        (1, 1),
-        (0, 0),
-        "wrap",
-        _ThreadPoolScorer(),
-        max_tiles=16,
-        n_jobs=n_jobs,
-        reduce=False,
-    ).reshape(-1, 4)
-    np.testing.assert_allclose(scores[:, 0], X.reshape(-1))
-    return set(scores[:, 1]), set(scores[:, 2]), set(scores[:, 3])
 
 
 @pytest.mark.parametrize("n_jobs", [None, 1, 2, -1, 64])
@@ -289,7 +240,7 @@ def test_a_scorer_with_its_own_thread_pool_gets_n_jobs_threads(n_jobs):
     from joblib import parallel_config
 
     before = torch.get_num_threads()
-    pids, threads, pool = _where_scored(n_jobs)
+    pids, threads, pool = where_scored(ThreadPoolScorer(), n_jobs)
     # Every band is scored in the caller's thread, on the scorer's own pool
     # of n_jobs threads (capped at the cores), or as it was with None.
     assert pids == {os.getpid()} and threads == {threading.get_ident()}
@@ -298,4 +249,4 @@ def test_a_scorer_with_its_own_thread_pool_gets_n_jobs_threads(n_jobs):
     assert torch.get_num_threads() == before
     # A joblib context's n_jobs counts when the estimator's is None.
     with parallel_config(backend="threading", n_jobs=1):
-        assert _where_scored(None)[2] == {1}
+        assert where_scored(ThreadPoolScorer(), None)[2] == {1}
