@@ -456,10 +456,8 @@ def main():
         Client(cluster),
     ):
         lazy = da.from_array(grid, chunks=(1, size // 4, size))
-        ising.set_params(n_jobs=None)
         distributed = ising.predict(lazy).compute()
         dask_s = best_time(lambda: ising.predict(lazy).compute(), 2)
-    ising.set_params(inference_dtype="float32")
     parallel["dask"] = {
         "dtype": "float64",
         "dask_2_workers_s": dask_s,
@@ -486,7 +484,7 @@ def main():
 
     # (f) Porous sheets up to the paper's 35.2 M atoms.
     model, training = porous_model(quick)
-    model.set_params(atomimage__lazy=True, ednnregressor__inference_dtype="float32")
+    model.set_params(atomimage__lazy=True)  # predicted in float32, the default
     sheet_path = save(model, CACHE / "scaling_porous.ednn")
     repeats = (
         [(40, 24), (400, 232)]

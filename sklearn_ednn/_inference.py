@@ -255,10 +255,11 @@ def _workers_and_threads(scorer, n_jobs):
     and convolution over the cores and keeps one copy of the activations; on
     2 cores, torch's two threads score the Ising MLP about 1.9x faster than
     one, and two workers of one thread each, over separate bands, are slower
-    (they stream twice the activations through the shared caches). For such a scorer
-    on this machine, ``n_jobs`` sets the pool's size (capped at the cores)
-    and the items are scored one after another; ``n_jobs=None`` outside a
-    joblib context leaves the pool as it is (torch's default: every core).
+    (they stream twice the activations through the shared caches). For such
+    a scorer on this machine, ``n_jobs`` sets the pool's size (capped at the
+    cores) and the items are scored one after another; ``n_jobs=None``
+    outside a joblib context leaves the pool as it is (torch's default:
+    every core).
     Other scorers, and any scorer under a joblib backend that runs elsewhere
     (dask), get ``n_jobs`` joblib workers.
 
@@ -338,6 +339,9 @@ def score_grids(
     scorer : callable
         Maps tiles of shape (n_tiles, n_channels, w1, ..., wd) to an ndarray of
         shape (n_tiles, n_outputs). Must be picklable when ``n_jobs != 1``.
+        Optional attributes: ``intra_op_threads`` (see
+        :func:`_workers_and_threads`) and ``parallel_prefer``, joblib's
+        ``prefer`` for its workers (``"threads"`` or ``"processes"``).
     max_tiles : int
         Tiles per scorer call (bounds memory).
     n_jobs : int or None

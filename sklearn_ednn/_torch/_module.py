@@ -317,14 +317,9 @@ class TorchTileScorer:
     intra_op_threads : bool
         True: every call runs on torch's own thread pool, so on this machine
         ``n_jobs`` sets that pool's size instead of starting joblib workers.
-    parallel_prefer : str
-        ``"threads"``: under a joblib backend that runs elsewhere (dask), the
-        items still go to joblib workers; torch releases the GIL in its
-        kernels, so where those are threads they share one copy of the module.
     """
 
     intra_op_threads = True
-    parallel_prefer = "threads"
 
     def __init__(self, module, dtype):
         self.module = module
